@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Release builds link the Swift runtime statically: plain-CGI mode starts a process per
+/// request, and static linking roughly halves start-up (see docs/PERFORMANCE.md).
+let package = Package(
+    name: "udesk-token-responder",
+    products: [
+        .executable(name: "token-responder", targets: ["token-responder"]),
+        .executable(name: "tokenctl", targets: ["tokenctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C at the edge: libfcgi and SQLite, each behind a tiny system-library target.
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Pure request handling: no libfcgi, no SQLite, no Foundation.
+        .target(name: "TokenCore"),
+        // The SQLite-backed token store (read side for the responder, write side for tokenctl).
+        .target(name: "TokenStore", dependencies: ["TokenCore", "CSQLite"]),
+        // libfcgi adapter: socket, worker pool, CGI mode, signals.
+        .target(name: "FastCGIServer", dependencies: ["TokenCore", "TokenStore", "CFastCGI"]),
+
+        .executableTarget(
+            name: "token-responder",
+            dependencies: [
+                "FastCGIServer", "TokenStore", "TokenCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "tokenctl",
+            dependencies: [
+                "TokenStore", "TokenCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "TokenCoreTests", dependencies: ["TokenCore"], resources: []),
+        .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,53 @@
+#ifndef TOKEN_CFASTCGI_SHIM_H
+#define TOKEN_CFASTCGI_SHIM_H
+#include <fcgiapp.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+/* accept4 is declared by <sys/socket.h> only under _GNU_SOURCE, which Swift's Glibc module is
+   not built with. */
+extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+
+/// Accepts a connection with close-on-exec set atomically (blocking socket, as libfcgi expects).
+static inline int token_accept_cloexec(int listen_fd) {
+    return accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/*
+ * libfcgi's threaded API (FCGX_Accept_r) accepts a new connection only when the request has
+ * no open one, and otherwise keeps reading the same kept-alive connection, blocking its thread
+ * while nginx leaves it idle. token-responder instead watches idle connections with epoll and
+ * hands a connection to a worker only when a request has arrived on it. These helpers let a
+ * worker serve the next request of a given connection through libfcgi. They touch fields that
+ * fcgiapp.h marks "don't use" (ipcFd, keepConnection, listen_sock): their meaning is checked by
+ * FastCGIShimTests, which fails if a libfcgi upgrade changes it. Written against libfcgi 2.4.2.
+ */
+
+/// Reads the next request from the already-open connection `fd` instead of accepting one.
+/// Returns FCGX_Accept_r's result: 0 on success; < 0 if the connection ended or broke, in
+/// which case libfcgi has closed `fd`.
+static inline int token_fcgx_accept_on(FCGX_Request *request, int fd) {
+    request->ipcFd = fd;
+    /* FCGX_Accept_r first finishes the "previous" request; with keepConnection set that
+       finish leaves ipcFd open instead of closing it. */
+    request->keepConnection = 1;
+    /* If the connection turns out to be closed, libfcgi would fall back to accept() on the
+       listening socket and block; -1 makes that fail at once instead. */
+    request->listen_sock = -1;
+    return FCGX_Accept_r(request);
+}
+
+/// After FCGX_Finish_r: the connection's fd if libfcgi kept it open (the web server asked for
+/// FCGI_KEEP_CONN and nothing failed), else -1.
+static inline int token_fcgx_kept_fd(const FCGX_Request *request) {
+    return request->ipcFd;
+}
+
+/// Makes the next FCGX_Finish_r close the connection even if the web server asked to keep it
+/// (used when the request body was not read to its end, and when shutting down).
+static inline void token_fcgx_close_after_finish(FCGX_Request *request) {
+    request->keepConnection = 0;
+}
+
+#endif

@@ -1,0 +1,82 @@
+import Glibc
+import TokenCore
+import TokenStore
+
+/// Plain-CGI mode: one request from the environment and stdin, the answer on stdout.
+///
+/// For PHP-style hosting (Apache `ScriptAlias`, nginx + fcgiwrap), where the web server starts
+/// the program once per request. The store is opened per request, which costs O(1) in its size.
+public enum CGIResponder {
+    /// True when this process looks like a CGI invocation: the web server set
+    /// `GATEWAY_INTERFACE` (or at least `REQUEST_METHOD`) and fd 0 is not a listening socket.
+    public static var isCGIInvocation: Bool {
+        (getenv("GATEWAY_INTERFACE") != nil || getenv("REQUEST_METHOD") != nil)
+            && !ListeningSocket.isListeningSocket(0)
+    }
+
+    /// Answers the one request described by the environment and stdin; returns the exit status.
+    public static func run(configuration: ServerConfiguration) -> Int32 {
+        let log = ServerLog(level: configuration.logLevel)
+        let limit = configuration.handler.maxBodyBytes
+        let contentLength = environment("CONTENT_LENGTH").flatMap { Int($0) }
+        let body = readStdin(max: min(contentLength ?? Int.max, limit + 1))
+        let request = TokenRequest(
+            method: environment("REQUEST_METHOD") ?? "",
+            contentType: environment("CONTENT_TYPE"),
+            contentLength: contentLength,
+            body: body,
+            queryString: environment("QUERY_STRING") ?? "")
+        let handler = TokenHandler(configuration: configuration.handler)
+        let response: TokenResponse
+        do {
+            var reader = try TokenStoreReader(path: configuration.storePath)
+            response = handler.respond(to: request, lookup: &reader)
+        } catch {
+            // Still answer client mistakes with their own status; only a request that needed the
+            // store gets the 500.
+            var unavailable = UnavailableStore(error: error)
+            response = handler.respond(to: request, lookup: &unavailable)
+        }
+        if case .failed(let cause) = response.outcome {
+            log.log(.error, "500 store_unavailable: \(cause)")
+        }
+        let bytes = response.cgiBytes()
+        return writeAll(bytes, to: 1) ? 0 : 1
+    }
+
+    private static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    /// Reads stdin up to `max` bytes (or its end).
+    private static func readStdin(max: Int) -> [UInt8] {
+        var body: [UInt8] = []
+        let chunkSize = 4096
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
+        while body.count < max {
+            let wanted = Swift.min(chunkSize, max - body.count)
+            let got = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, wanted) }
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 { break }
+            body.append(contentsOf: chunk[0..<got])
+        }
+        return body
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return false }
+            offset += written
+        }
+        return true
+    }
+}
+
+/// A lookup that always fails with the error that kept the store from opening.
+private struct UnavailableStore: TokenLookup {
+    let error: StoreError
+    func token(forKey key: String) throws(StoreError) -> String? { throw error }
+}

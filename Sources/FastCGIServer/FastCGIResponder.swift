@@ -1,0 +1,215 @@
+import CFastCGI
+import Glibc
+import Synchronization
+import TokenCore
+import TokenStore
+
+/// Serves FastCGI on a listening socket with a fixed pool of worker threads, without ever
+/// parking a worker on an idle kept-alive connection.
+///
+/// nginx with `fastcgi_keep_conn on` keeps upstream connections open between requests. Plain
+/// threaded libfcgi (`FCGX_Accept_r` in a loop) pins one thread to each such connection while it
+/// is idle, so once nginx holds more connections than there are threads, new requests wait in
+/// the backlog behind idle ones: multi-hundred-millisecond stalls. Here, every connection that is
+/// not being served sits in one epoll set (the listening socket too), registered one-shot; the
+/// workers all wait in `epoll_wait` on that set, and the kernel wakes exactly one worker per
+/// ready connection. The worker reads and answers that one request through libfcgi
+/// (`token_fcgx_accept_on`), then re-arms the connection if nginx keeps it. Throughput stays that
+/// of a blocking pool (one wake-up per request), and any number of idle connections cost no
+/// thread.
+///
+/// Shutdown (SIGTERM or SIGINT): the socket file is removed so new connections fail fast, the
+/// listening socket leaves the epoll set, requests in flight finish, connections are closed
+/// after their current request, and `run()` returns once the workers have been idle for 100 ms.
+public final class FastCGIResponder: @unchecked Sendable {
+    // @unchecked: every stored property is immutable after init except `stopping` (atomic).
+    let configuration: ServerConfiguration
+    let handler: TokenHandler
+    let log: ServerLog
+    let listenFD: Int32
+    let epollFD: Int32
+    /// Path to unlink on shutdown when this process created the socket.
+    let ownedSocketPath: String?
+    let stopping = Atomic<Bool>(false)
+
+    /// Takes ownership of `listenFD` (already listening). Throws if epoll cannot be set up.
+    public init(configuration: ServerConfiguration, listenFD: Int32, ownedSocketPath: String?) throws(ListeningSocket.Failure) {
+        self.configuration = configuration
+        self.handler = TokenHandler(configuration: configuration.handler)
+        self.log = ServerLog(level: configuration.logLevel)
+        self.listenFD = listenFD
+        self.ownedSocketPath = ownedSocketPath
+        let flags = fcntl(listenFD, F_GETFL)
+        _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
+        _ = fcntl(listenFD, F_SETFD, FD_CLOEXEC)
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { throw .init(description: "epoll_create1: \(ListeningSocket.errorString())") }
+        guard arm(listenFD, add: true) else {
+            throw .init(description: "epoll_ctl on the listening socket: \(ListeningSocket.errorString())")
+        }
+    }
+
+    /// Serves until SIGTERM or SIGINT, then returns after in-flight requests have finished.
+    /// Opens one store connection per worker first, so a missing or unreadable store is
+    /// reported at start-up rather than on the first call.
+    public func run() throws(StoreError) {
+        FCGX_Init()
+        ShutdownSignals.blockInCurrentThread()
+        var readers: [TokenStoreReader] = []
+        for _ in 0..<max(1, configuration.threads) {
+            readers.append(try TokenStoreReader(path: configuration.storePath))
+        }
+        log.log(
+            .info,
+            "serving FastCGI with \(readers.count) workers, store \(configuration.storePath)")
+        var threads: [pthread_t] = []
+        for reader in readers {
+            let worker = Worker(server: self, reader: reader)
+            threads.append(spawnThread { worker.run() })
+        }
+        let signals = spawnThread { [self] in
+            let signal = ShutdownSignals.waitForStop()
+            log.log(.info, "received \(ShutdownSignals.name(signal)), finishing requests in flight")
+            beginShutdown()
+        }
+        for thread in threads { pthread_join(thread, nil) }
+        ShutdownSignals.wakeSignalThread(signals)
+        pthread_join(signals, nil)
+        close(listenFD)
+        close(epollFD)
+        log.log(.info, "stopped")
+    }
+
+    /// Stops taking new connections; workers drain and exit.
+    func beginShutdown() {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if let ownedSocketPath { unlink(ownedSocketPath) }
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+    }
+
+    /// Registers (or re-arms) `fd` for one readiness event.
+    @discardableResult
+    func arm(_ fd: Int32, add: Bool) -> Bool {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue
+        event.data.fd = fd
+        return epoll_ctl(epollFD, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event) == 0
+    }
+}
+
+/// One worker thread: its own libfcgi request, store connection and body buffer.
+final class Worker: @unchecked Sendable {
+    // @unchecked: used by exactly one thread after it is handed over at spawn.
+    let server: FastCGIResponder
+    var reader: TokenStoreReader
+    var request = FCGX_Request()
+    var body: [UInt8]
+    let bodyLimit: Int
+
+    init(server: FastCGIResponder, reader: TokenStoreReader) {
+        self.server = server
+        self.reader = reader
+        self.bodyLimit = server.configuration.handler.maxBodyBytes
+        self.body = []
+        body.reserveCapacity(bodyLimit + 1)
+        FCGX_InitRequest(&request, -1, 0)
+    }
+
+    func run() {
+        var event = epoll_event()
+        while true {
+            let stopping = server.stopping.load(ordering: .relaxed)
+            let ready = epoll_wait(server.epollFD, &event, 1, stopping ? 100 : 1000)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                server.log.log(.error, "epoll_wait: \(ListeningSocket.errorString())")
+                return
+            }
+            if ready == 0 {
+                if stopping { return }
+                continue
+            }
+            let fd = event.data.fd
+            if fd == server.listenFD {
+                acceptConnection()
+            } else {
+                serve(fd, registered: true)
+            }
+        }
+    }
+
+    /// Accepts one connection, re-arms the listening socket for the other workers, and serves
+    /// the connection at once if its first request has already arrived (the usual case).
+    private func acceptConnection() {
+        let fd = token_accept_cloexec(server.listenFD)
+        if !server.stopping.load(ordering: .relaxed) { server.arm(server.listenFD, add: false) }
+        guard fd >= 0 else {
+            if errno == EMFILE || errno == ENFILE {
+                server.log.log(.error, "accept: \(ListeningSocket.errorString()); raise LimitNOFILE")
+                usleep(10_000)
+            }
+            return
+        }
+        var timeout = timeval(tv_sec: server.configuration.ioTimeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        if poll(&probe, 1, 0) > 0 {
+            serve(fd, registered: false)
+        } else if !server.arm(fd, add: true) {
+            close(fd)
+        }
+    }
+
+    /// Reads one request from `fd`, answers it, and re-arms the connection if it is kept.
+    private func serve(_ fd: Int32, registered: Bool) {
+        guard token_fcgx_accept_on(&request, fd) >= 0 else { return }  // closed by the peer
+        let envp = request.envp
+        func param(_ name: String) -> String? {
+            FCGX_GetParam(name, envp).map { String(cString: $0) }
+        }
+        let contentLength = param("CONTENT_LENGTH").flatMap { Int($0) }
+        let complete = readBody(declaredLength: contentLength)
+        let input = TokenRequest(
+            method: param("REQUEST_METHOD") ?? "",
+            contentType: param("CONTENT_TYPE"),
+            contentLength: contentLength,
+            body: body,
+            queryString: param("QUERY_STRING") ?? "")
+        let response = server.handler.respond(to: input, lookup: &reader)
+        let bytes = response.cgiBytes()
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                _ = FCGX_PutStr($0.baseAddress, Int32($0.count), request.out)
+            }
+        }
+        if case .failed(let cause) = response.outcome {
+            server.log.log(.error, "500 \(RequestError.storeUnavailable(cause: cause).code): \(cause)")
+        }
+        if !complete || server.stopping.load(ordering: .relaxed) {
+            token_fcgx_close_after_finish(&request)
+        }
+        FCGX_Finish_r(&request)
+        let kept = token_fcgx_kept_fd(&request)
+        if kept >= 0 && !server.arm(kept, add: !registered) {
+            close(kept)
+        }
+    }
+
+    /// Reads the body into `body`, at most `bodyLimit + 1` bytes; true if stdin was read to its
+    /// end (so the connection can carry another request).
+    private func readBody(declaredLength: Int?) -> Bool {
+        body.removeAll(keepingCapacity: true)
+        if let declaredLength, declaredLength > bodyLimit { return false }
+        let capacity = bodyLimit + 1
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4096) { chunk in
+            while body.count < capacity {
+                let wanted = Int32(min(chunk.count, capacity - body.count))
+                let got = FCGX_GetStr(chunk.baseAddress, wanted, request.in)
+                if got <= 0 { return FCGX_GetError(request.in) == 0 }
+                body.append(contentsOf: UnsafeRawBufferPointer(start: chunk.baseAddress, count: Int(got)))
+            }
+            return false
+        }
+    }
+}

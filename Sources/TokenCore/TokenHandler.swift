@@ -1,0 +1,84 @@
+/// Answers Udesk's customer_token query: a pure function from a request (and a token lookup)
+/// to a response. Imports neither libfcgi nor SQLite, so every rule is unit-tested with values.
+///
+/// Checks run in this order, and the first failure is the answer: method (405), Content-Type
+/// (415), body size (413), empty body (400), JSON (400), number (422), lookup (404 or 200).
+public struct TokenHandler: Sendable {
+    /// The rules this handler applies.
+    public var configuration: HandlerConfiguration
+
+    /// Creates a handler.
+    public init(configuration: HandlerConfiguration = HandlerConfiguration()) {
+        self.configuration = configuration
+    }
+
+    /// Answers `request`, looking the number up with `lookup`.
+    public func respond<Lookup: TokenLookup>(to request: TokenRequest, lookup: inout Lookup) -> TokenResponse {
+        do throws(RequestError) {
+            let key = try canonicalKey(for: request)
+            let token: String?
+            do {
+                token = try lookup.token(forKey: key)
+            } catch {
+                throw .storeUnavailable(cause: "\(error)")
+            }
+            if let token {
+                return Self.success(token: token, outcome: .found)
+            }
+            switch configuration.unknownNumbers {
+            case .notFound: throw .unknownNumber
+            case .empty: return Self.success(token: "", outcome: .unknown)
+            }
+        } catch {
+            return error.response
+        }
+    }
+
+    /// Validates `request` and returns the canonical key of the number it asks about.
+    public func canonicalKey(for request: TokenRequest) throws(RequestError) -> String {
+        guard request.method == "POST" else { throw .methodNotAllowed }
+        guard let contentType = request.contentType, Self.isJSON(contentType: contentType) else {
+            throw .unsupportedMediaType
+        }
+        let limit = configuration.maxBodyBytes
+        if let declared = request.contentLength, declared > limit { throw .bodyTooLarge(limit: limit) }
+        if request.body.count > limit { throw .bodyTooLarge(limit: limit) }
+        if request.body.isEmpty { throw .emptyBody }
+        let query = try configuration.decoder.decode(request.body)
+        do {
+            return try configuration.normaliser.normalise(query.number).key
+        } catch {
+            throw .invalidNumber(error)
+        }
+    }
+
+    /// The 200 answer `{"customer_token":"…"}`.
+    public static func success(token: String, outcome: TokenResponse.Outcome) -> TokenResponse {
+        var body: [UInt8] = []
+        body.reserveCapacity(22 + token.utf8.count)
+        body.append(contentsOf: #"{"customer_token":"#.utf8)
+        JSONText.appendString(token, to: &body)
+        body.append(UInt8(ascii: "}"))
+        return TokenResponse(status: 200, body: body, outcome: outcome)
+    }
+
+    /// True when the media type is `application/json` (case-insensitive), whatever its
+    /// parameters: Udesk sends `application/json;charset=utf8`, others send `charset=utf-8` or none.
+    /// The body itself must be UTF-8 in every case; the decoder checks that.
+    public static func isJSON(contentType: String) -> Bool {
+        var mediaType = contentType.utf8[...]
+        if let semicolon = mediaType.firstIndex(of: UInt8(ascii: ";")) {
+            mediaType = mediaType[..<semicolon]
+        }
+        let trimmed = mediaType.drop(while: isSpace).reversed().drop(while: isSpace)
+        let expected = "application/json".utf8
+        guard trimmed.count == expected.count else { return false }
+        return zip(trimmed.reversed(), expected).allSatisfy { lowercased($0) == $1 }
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+    }
+}

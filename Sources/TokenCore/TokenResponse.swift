@@ -1,0 +1,80 @@
+/// What the handler answers: a status, the JSON body, and what happened (for the log line).
+///
+/// Headers are derived, not stored: every answer is JSON, never cached, and carries its
+/// length; a 405 also carries `Allow: POST`.
+public struct TokenResponse: Sendable, Equatable {
+    /// HTTP status code.
+    public var status: Int
+    /// The JSON body, UTF-8.
+    public var body: [UInt8]
+    /// Why this answer was given; adapters log it, it is never sent to the client.
+    public var outcome: Outcome
+
+    /// What a request came to, for logs and metrics.
+    public enum Outcome: Sendable, Equatable {
+        /// The number is in the store.
+        case found
+        /// A valid number the store does not know.
+        case unknown
+        /// The client's request was wrong; the error code is in the body too.
+        case rejected(code: String)
+        /// The server could not answer; `cause` is for the server log only.
+        case failed(cause: String)
+    }
+
+    /// Creates a response.
+    public init(status: Int, body: [UInt8], outcome: Outcome) {
+        self.status = status
+        self.body = body
+        self.outcome = outcome
+    }
+
+    /// The headers sent with the body, in order.
+    public var headers: [(name: String, value: String)] {
+        var fields: [(name: String, value: String)] = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", String(body.count)),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        if status == 405 { fields.append(("Allow", "POST")) }
+        return fields
+    }
+
+    /// The response in CGI form (`Status:` line, headers, blank line, body), which is also what a
+    /// FastCGI responder writes to its output stream. Built in one buffer so it goes out in one write.
+    public func cgiBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(192 + body.count)
+        out.append(contentsOf: "Status: \(status) \(HTTPStatus.reasonPhrase(status))\r\n".utf8)
+        for field in headers {
+            out.append(contentsOf: field.name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: field.value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        out.append(contentsOf: "\r\n".utf8)
+        out.append(contentsOf: body)
+        return out
+    }
+}
+
+/// Reason phrases for the statuses this service uses.
+public enum HTTPStatus {
+    /// The standard reason phrase for `status`.
+    public static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 400: "Bad Request"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 422: "Unprocessable Content"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: "Status"
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Glibc
+
+/// Streams records from CSV or TSV text (RFC 4180 quoting, CRLF or LF, optional UTF-8 BOM),
+/// reading a file descriptor in 64 KiB blocks so memory stays flat however long the file is.
+///
+/// Hand-written rather than a CSV package: the packages available read the whole file into
+/// memory or go through Foundation streams, and import speed is a product requirement.
+public struct CSVReader: ~Copyable {
+    /// A malformed record.
+    public struct SyntaxError: Error, Sendable, Equatable {
+        /// 1-based line where the record starts.
+        public var line: Int
+        /// What is wrong.
+        public var reason: String
+    }
+
+    private let fd: Int32
+    private var buffer: [UInt8]
+    private var start = 0
+    private var end = 0
+    private var atEOF = false
+    private var checkedBOM = false
+    /// Field separator: `,` or tab.
+    public var separator: UInt8
+    /// 1-based line number of the next record.
+    public private(set) var line = 1
+
+    /// Reads from `fd` (not closed by the reader).
+    public init(fd: Int32, separator: UInt8 = UInt8(ascii: ",")) {
+        self.fd = fd
+        self.separator = separator
+        self.buffer = [UInt8](repeating: 0, count: 1 << 16)
+    }
+
+    private mutating func fill() -> Bool {
+        if atEOF { return false }
+        if start > 0 {
+            let remaining = end - start
+            buffer.withUnsafeMutableBufferPointer { b in
+                _ = memmove(b.baseAddress!, b.baseAddress! + start, remaining)
+            }
+            start = 0
+            end = remaining
+        }
+        if end == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+        while true {
+            let n = buffer.withUnsafeMutableBufferPointer { b in
+                read(fd, b.baseAddress! + end, b.count - end)
+            }
+            if n > 0 {
+                end += n
+                return true
+            }
+            if n < 0 && errno == EINTR { continue }
+            atEOF = true
+            return false
+        }
+    }
+
+    /// Peeks at the first bytes of the input without consuming them (after a BOM), to sniff
+    /// the separator. Returns up to `count` bytes.
+    public mutating func peekPrefix(_ count: Int) -> [UInt8] {
+        skipBOM()
+        while end - start < count && fill() {}
+        return Array(buffer[start..<min(end, start + count)])
+    }
+
+    private mutating func skipBOM() {
+        guard !checkedBOM else { return }
+        checkedBOM = true
+        while end - start < 3 && fill() {}
+        if end - start >= 3, buffer[start] == 0xEF, buffer[start + 1] == 0xBB, buffer[start + 2] == 0xBF {
+            start += 3
+        }
+    }
+
+    /// The next record's fields as raw bytes, nil at end of input.
+    public mutating func next() throws(SyntaxError) -> [[UInt8]]? {
+        skipBOM()
+        if start == end && !fill() { return nil }
+        let recordLine = line
+        var fields: [[UInt8]] = []
+        var field: [UInt8] = []
+        var inQuotes = false
+        var quotedField = false
+        var afterQuote = false
+        while true {
+            if start == end && !fill() {
+                if inQuotes { throw SyntaxError(line: recordLine, reason: "unterminated quoted field") }
+                fields.append(field)
+                return fields
+            }
+            let byte = buffer[start]
+            start += 1
+            if inQuotes {
+                if byte == UInt8(ascii: "\"") {
+                    if start == end { _ = fill() }
+                    if start < end && buffer[start] == UInt8(ascii: "\"") {
+                        field.append(byte)
+                        start += 1
+                    } else {
+                        inQuotes = false
+                        afterQuote = true
+                    }
+                } else {
+                    if byte == 0x0A { line += 1 }
+                    field.append(byte)
+                }
+                continue
+            }
+            switch byte {
+            case separator:
+                fields.append(field)
+                field = []
+                quotedField = false
+                afterQuote = false
+            case 0x0A:
+                line += 1
+                fields.append(field)
+                return fields
+            case 0x0D:
+                if start == end { _ = fill() }
+                if start < end && buffer[start] == 0x0A { continue }
+                throw SyntaxError(line: recordLine, reason: "carriage return inside an unquoted field")
+            case UInt8(ascii: "\"") where field.isEmpty && !quotedField:
+                inQuotes = true
+                quotedField = true
+            default:
+                if afterQuote {
+                    throw SyntaxError(line: recordLine, reason: "text after a closing quote")
+                }
+                if byte == UInt8(ascii: "\"") {
+                    throw SyntaxError(line: recordLine, reason: "quote inside an unquoted field")
+                }
+                field.append(byte)
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import Glibc
+import TokenCore
+
+/// A problem with one line of an import file.
+public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {
+    /// 1-based line number in the file.
+    public var line: Int
+    /// What is wrong, without the number or token themselves.
+    public var reason: String
+
+    /// `line N: reason`.
+    public var description: String { "line \(line): \(reason)" }
+}
+
+/// What an import did (or, for a dry run or a failed import, would have done).
+public struct ImportReport: Sendable, Equatable {
+    /// Rows whose number was new to the store.
+    public var added = 0
+    /// Rows whose number was known with another token (or a minted one).
+    public var updated = 0
+    /// Rows already stored with the same token.
+    public var unchanged = 0
+    /// Rows deleted because `--replace` was given and the file does not have them.
+    public var removed = 0
+    /// Invalid rows left out (only with `skipInvalid`).
+    public var skipped = 0
+    /// Every invalid or conflicting line.
+    public var problems: [ImportProblem] = []
+    /// True when the store was changed (false for a dry run or a refused import).
+    public var committed = false
+}
+
+/// Loads `number,customer_token` rows from CSV/TSV into the store in one transaction.
+///
+/// All or nothing: unless `skipInvalid` is set, one invalid row or one conflict (two rows whose
+/// numbers normalise to the same key with different tokens) rolls the whole import back, and
+/// every such line is reported. Rows stream through a temporary table, so memory stays flat.
+public struct TokenImporter {
+    /// Import options, as `tokenctl import` exposes them.
+    public struct Options: Sendable {
+        /// Make the store hold exactly the file's rows (deleting the others).
+        public var replace = false
+        /// Validate and count, then roll back.
+        public var dryRun = false
+        /// Leave invalid rows out instead of failing the import.
+        public var skipInvalid = false
+        /// Where the rows came from, recorded in the store's metadata.
+        public var source = "-"
+        /// Creates default options: merge, commit, fail on any invalid row.
+        public init() {}
+    }
+
+    /// Largest accepted token, in bytes.
+    public static let maxTokenBytes = 255
+
+    let normaliser: PhoneNumberNormaliser
+    let options: Options
+
+    /// Creates an importer.
+    public init(normaliser: PhoneNumberNormaliser, options: Options) {
+        self.normaliser = normaliser
+        self.options = options
+    }
+
+    /// Reads all rows from `fd` and applies them to `store`.
+    public func run(fd: Int32, into store: TokenStoreWriter) throws(StoreError) -> ImportReport {
+        var reader = CSVReader(fd: fd)
+        let prefix = reader.peekPrefix(4096)
+        let firstLine = prefix.prefix(while: { $0 != 0x0A })
+        if firstLine.contains(0x09) && !firstLine.contains(UInt8(ascii: ",")) {
+            reader.separator = 0x09
+        }
+        let connection = store.connection
+        let now = Int64(time(nil))
+        try connection.execute("BEGIN IMMEDIATE")
+        do throws(StoreError) {
+            try connection.execute(
+                """
+                CREATE TEMP TABLE IF NOT EXISTS import_rows(number TEXT PRIMARY KEY, token TEXT NOT NULL, line INTEGER NOT NULL) WITHOUT ROWID;
+                DELETE FROM temp.import_rows;
+                """)
+            let before = try store.count()
+            var report = try load(&reader, store: store, now: now)
+            if options.replace {
+                try connection.execute(
+                    "DELETE FROM main.tokens WHERE number NOT IN (SELECT number FROM temp.import_rows)")
+                report.removed = connection.changes
+            }
+            let after = try store.count()
+            report.added = after - before + report.removed
+            report.updated -= report.added
+            try connection.execute("DROP TABLE temp.import_rows")
+            let refused = !report.problems.isEmpty && !options.skipInvalid
+            if refused || options.dryRun {
+                try connection.execute("ROLLBACK")
+            } else {
+                try store.setMeta("last_import_time", String(now))
+                try store.setMeta("last_import_source", options.source)
+                try connection.execute("COMMIT")
+                report.committed = true
+            }
+            return report
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Streams the rows into the store, counting changed (`updated` holds added + updated until
+    /// the caller splits them) and unchanged rows.
+    private func load(_ reader: inout CSVReader, store: TokenStoreWriter, now: Int64) throws(StoreError)
+        -> ImportReport
+    {
+        var report = ImportReport()
+        let upsert = try store.makeUpsert()
+        let remember = try store.connection.prepare(
+            "INSERT INTO temp.import_rows(number, token, line) VALUES(?1, ?2, ?3) ON CONFLICT(number) DO NOTHING")
+        let earlier = try store.connection.prepare("SELECT token, line FROM temp.import_rows WHERE number = ?1")
+        var columns: (number: Int, token: Int) = (0, 1)
+        var first = true
+        while true {
+            let line = reader.line
+            let fields: [[UInt8]]
+            do {
+                guard let next = try reader.next() else { break }
+                fields = next
+            } catch {
+                report.problems.append(ImportProblem(line: error.line, reason: error.reason))
+                break
+            }
+            if fields.count == 1 && fields[0].isEmpty { continue }  // blank line
+            if first {
+                first = false
+                if let header = Self.header(fields) {
+                    columns = header
+                    continue
+                }
+            }
+            guard fields.count == 2 else {
+                report.problems.append(ImportProblem(line: line, reason: "expected 2 columns, found \(fields.count)"))
+                continue
+            }
+            let key: String
+            do {
+                key = try normaliser.normalise(String(decoding: fields[columns.number], as: UTF8.self)).key
+            } catch {
+                report.problems.append(ImportProblem(line: line, reason: "invalid number: \(error.message)"))
+                continue
+            }
+            let tokenBytes = fields[columns.token]
+            if let reason = Self.tokenProblem(tokenBytes) {
+                report.problems.append(ImportProblem(line: line, reason: reason))
+                continue
+            }
+            let token = String(decoding: tokenBytes, as: UTF8.self)
+            defer { remember.reset() }
+            try remember.bind(key, at: 1)
+            try remember.bind(token, at: 2)
+            try remember.bind(Int64(line), at: 3)
+            _ = try remember.step()
+            if store.connection.changes == 0 {
+                defer { earlier.reset() }
+                try earlier.bind(key, at: 1)
+                _ = try earlier.step()
+                if earlier.text(0) != token {
+                    report.problems.append(
+                        ImportProblem(
+                            line: line,
+                            reason: "conflict: same number as line \(earlier.int64(1)) with a different token"))
+                } else {
+                    report.unchanged += 1
+                }
+                continue
+            }
+            if try upsert(key: key, token: token, now: now) {
+                report.updated += 1
+            } else {
+                report.unchanged += 1
+            }
+        }
+        if options.skipInvalid { report.skipped = report.problems.count }
+        return report
+    }
+
+    /// Column positions if `fields` is a header naming `number` and `customer_token` (or `token`).
+    static func header(_ fields: [[UInt8]]) -> (number: Int, token: Int)? {
+        let names = fields.map { String(decoding: $0, as: UTF8.self).lowercased().trimmingSpaces() }
+        guard names.count == 2,
+            let number = names.firstIndex(where: { $0 == "number" || $0 == "phone" }),
+            let token = names.firstIndex(where: { $0 == "customer_token" || $0 == "token" })
+        else { return nil }
+        return (number, token)
+    }
+
+    /// Why `token` cannot be stored, or nil if it can.
+    static func tokenProblem(_ token: [UInt8]) -> String? {
+        if token.isEmpty { return "empty token" }
+        if token.count > maxTokenBytes { return "token longer than \(maxTokenBytes) bytes" }
+        if token.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return "token contains control characters" }
+        var iterator = token.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return nil
+            case .error: return "token is not valid UTF-8"
+            }
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        let scalars = unicodeScalars.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " })
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: scalars.reversed())
+        return String(out)
+    }
+}

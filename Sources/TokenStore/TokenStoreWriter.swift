@@ -1,0 +1,99 @@
+import CSQLite
+import Glibc
+import TokenCore
+
+/// Read-write access to the token store, for `tokenctl`.
+///
+/// Creates the file (mode 0640) and its schema on first use, keeps it in WAL mode so the
+/// responder's lookups never wait, and waits up to `busyTimeoutMilliseconds` for another writer
+/// instead of failing.
+public final class TokenStoreWriter {
+    let connection: SQLiteConnection
+    /// The store's path.
+    public var path: String { connection.path }
+
+    /// How long a writer waits for another writer before giving up.
+    public static let busyTimeoutMilliseconds: Int32 = 30_000
+
+    /// Opens (creating if needed) the store at `path`.
+    public init(path: String) throws(StoreError) {
+        try Self.createFileIfMissing(path)
+        connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE)
+        sqlite3_busy_timeout(connection.handle, Self.busyTimeoutMilliseconds)
+        try connection.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
+        try StoreSchema.migrate(connection)
+    }
+
+    /// Creates an empty file readable by the owner and group only, so SQLite (which copies the
+    /// database file's mode to its -wal and -shm files) never makes a world-readable store.
+    private static func createFileIfMissing(_ path: String) throws(StoreError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        if fd >= 0 {
+            close(fd)
+        } else if errno != EEXIST {
+            throw StoreError(.cannotOpen, "cannot create token store \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The token stored for canonical key `key`, or nil.
+    public func token(forKey key: String) throws(StoreError) -> String? {
+        let statement = try connection.prepare("SELECT token FROM tokens WHERE number = ?1", persistent: false)
+        try statement.bind(key, at: 1)
+        return try statement.step() ? statement.text(0) : nil
+    }
+
+    /// Number of rows in the store.
+    public func count() throws(StoreError) -> Int {
+        Int(try connection.integer("SELECT count(*) FROM tokens") ?? 0)
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction: committed if it returns, rolled back if it throws.
+    public func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try connection.execute("BEGIN IMMEDIATE")
+        do throws(StoreError) {
+            let result = try body()
+            try connection.execute("COMMIT")
+            return result
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Prepares the insert-or-update used by imports and `put`.
+    func makeUpsert() throws(StoreError) -> Upsert {
+        Upsert(
+            statement: try connection.prepare(
+                """
+                INSERT INTO tokens(number, token, minted, updated_at) VALUES(?1, ?2, 0, ?3)
+                ON CONFLICT(number) DO UPDATE SET token = excluded.token, minted = 0,
+                    updated_at = excluded.updated_at
+                WHERE tokens.token IS NOT excluded.token OR tokens.minted != 0
+                """))
+    }
+
+    /// Records a fact in the `meta` table.
+    func setMeta(_ key: String, _ value: String) throws(StoreError) {
+        let statement = try connection.prepare(
+            "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            persistent: false)
+        try statement.bind(key, at: 1)
+        try statement.bind(value, at: 2)
+        _ = try statement.step()
+    }
+}
+
+/// One prepared insert-or-update; reports whether the row changed.
+struct Upsert {
+    let statement: SQLiteStatement
+
+    /// Stores `token` for `key`; true if a row was inserted or changed.
+    func callAsFunction(key: String, token: String, now: Int64) throws(StoreError) -> Bool {
+        defer { statement.reset() }
+        try statement.bind(key, at: 1)
+        try statement.bind(token, at: 2)
+        try statement.bind(now, at: 3)
+        _ = try statement.step()
+        return statement.connection.changes > 0
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import FastCGIServer
+import Glibc
+import TokenCore
+
+/// Flag values merged with their environment fallbacks into a `ServerConfiguration`.
+/// A flag wins over its environment variable; an invalid value from either is a usage error.
+struct Settings {
+    var store: String?
+    var socket: String?
+    var socketMode: String?
+    var threads: Int?
+    var unknown: String?
+    var maxBody: Int?
+    var countryCode: Int?
+    var logLevel: String?
+
+    func configuration() throws(ValidationError) -> ServerConfiguration {
+        guard let storePath = store ?? env("TOKEN_STORE"), !storePath.isEmpty else {
+            throw ValidationError("no token store given: use --store PATH or set TOKEN_STORE")
+        }
+        var handler = HandlerConfiguration()
+        if let text = maxBody.map(String.init) ?? env("TOKEN_MAX_BODY") {
+            guard let value = Int(text), value > 0, value <= 1 << 20 else {
+                throw ValidationError("--max-body / TOKEN_MAX_BODY must be a byte count from 1 to 1048576, got '\(text)'")
+            }
+            handler.maxBodyBytes = value
+        }
+        if let text = unknown ?? env("TOKEN_UNKNOWN") {
+            guard let policy = HandlerConfiguration.UnknownNumberPolicy(rawValue: text) else {
+                let choices = HandlerConfiguration.UnknownNumberPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--unknown / TOKEN_UNKNOWN must be one of \(choices), got '\(text)'")
+            }
+            handler.unknownNumbers = policy
+        }
+        if let text = countryCode.map(String.init) ?? env("TOKEN_COUNTRY_CODE") {
+            guard let value = Int(text), (1...999).contains(value) else {
+                throw ValidationError("--country-code / TOKEN_COUNTRY_CODE must be a calling code like 86, got '\(text)'")
+            }
+            handler.normaliser = PhoneNumberNormaliser(defaultCountryCode: value)
+        }
+        var configuration = ServerConfiguration(storePath: storePath, handler: handler)
+        configuration.socketPath = socket ?? env("TOKEN_SOCKET")
+        if let text = socketMode ?? env("TOKEN_SOCKET_MODE") {
+            guard let mode = mode_t(text, radix: 8), mode <= 0o777 else {
+                throw ValidationError("--socket-mode / TOKEN_SOCKET_MODE must be octal like 0660, got '\(text)'")
+            }
+            configuration.socketMode = mode
+        }
+        if let text = threads.map(String.init) ?? env("TOKEN_THREADS") {
+            guard let value = Int(text), (1...1024).contains(value) else {
+                throw ValidationError("--threads / TOKEN_THREADS must be from 1 to 1024, got '\(text)'")
+            }
+            configuration.threads = value
+        }
+        if let text = logLevel ?? env("TOKEN_LOG_LEVEL") {
+            guard let level = LogLevel(name: text) else {
+                throw ValidationError("--log-level / TOKEN_LOG_LEVEL must be debug, info, warning or error, got '\(text)'")
+            }
+            configuration.logLevel = level
+        }
+        return configuration
+    }
+
+    private func env(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import FastCGIServer
+import Glibc
+import TokenCore
+import TokenStore
+
+/// `token-responder`: answers Udesk's customer_token query over FastCGI or plain CGI.
+@main
+struct TokenResponderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token-responder",
+        abstract: "Answer Udesk's customer_token query (FastCGI behind nginx, or plain CGI).",
+        discussion: """
+            Udesk POSTs {"timestamp": 1501124998, "number": 18888888888} at the start of each call; \
+            the answer is {"customer_token": "..."} from the token store (see tokenctl).
+
+            Three ways to run, chosen automatically:
+              --socket PATH          create a Unix socket and serve FastCGI on it (nginx: fastcgi_pass unix:PATH)
+              fd 0 a listening socket  serve FastCGI on it (spawn-fcgi, systemd socket activation)
+              otherwise (CGI)        answer one request from the environment and stdin, then exit;
+                                     configuration then comes only from the environment
+
+            Every option has an environment fallback (shown below), so CGI hosting needs no arguments: \
+            set TOKEN_STORE (Apache: SetEnv TOKEN_STORE /srv/udesk/tokens.db).
+
+            Stop with SIGTERM or SIGINT: requests in flight finish, then it exits 0.
+            """)
+
+    @Option(name: .long, help: "SQLite token store, made with tokenctl. (env: TOKEN_STORE)")
+    var store: String?
+
+    @Option(name: .long, help: "Unix socket to create and serve FastCGI on; a stale socket file is replaced. (env: TOKEN_SOCKET)")
+    var socket: String?
+
+    @Option(name: .long, help: "Octal permissions of the created socket. (env: TOKEN_SOCKET_MODE, default: 0660)")
+    var socketMode: String?
+
+    @Option(name: .long, help: "Worker threads; idle kept-alive connections do not occupy one. (env: TOKEN_THREADS, default: 2 per core, at least 4)")
+    var threads: Int?
+
+    @Option(name: .long, help: "Answer for a valid but unknown number: not-found (404 JSON error) or empty (200 with an empty customer_token). (env: TOKEN_UNKNOWN, default: not-found)")
+    var unknown: String?
+
+    @Option(name: .long, help: "Largest request body accepted, in bytes; larger gets 413. (env: TOKEN_MAX_BODY, default: 4096)")
+    var maxBody: Int?
+
+    @Option(name: .long, help: "Country calling code of numbers written without one. (env: TOKEN_COUNTRY_CODE, default: 86)")
+    var countryCode: Int?
+
+    @Option(name: .long, help: "debug, info, warning or error. (env: TOKEN_LOG_LEVEL, default: info)")
+    var logLevel: String?
+
+    /// Flags merged with their environment fallbacks.
+    var settings: Settings {
+        Settings(
+            store: store, socket: socket, socketMode: socketMode, threads: threads, unknown: unknown,
+            maxBody: maxBody, countryCode: countryCode, logLevel: logLevel)
+    }
+
+    func validate() throws {
+        _ = try settings.configuration()
+    }
+
+    func run() throws {
+        let configuration = try settings.configuration()
+        let listenFD: Int32
+        if let path = configuration.socketPath {
+            do {
+                listenFD = try ListeningSocket.open(path: path, mode: configuration.socketMode)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        } else if ListeningSocket.isListeningSocket(0) {
+            listenFD = 0
+        } else {
+            throw ValidationError(
+                "no --socket given and fd 0 is not a listening socket. Use --socket PATH, start it from spawn-fcgi or systemd socket activation, or run it as a CGI program (the web server then sets GATEWAY_INTERFACE)."
+            )
+        }
+        do {
+            let server = try FastCGIResponder(
+                configuration: configuration, listenFD: listenFD, ownedSocketPath: configuration.socketPath)
+            try server.run()
+        } catch let error as StoreError {
+            if let path = configuration.socketPath { unlink(path) }
+            ServerLog(level: .error).log(.error, error.message)
+            throw ExitCode(66)
+        } catch {
+            ServerLog(level: .error).log(.error, "\(error)")
+            throw ExitCode(71)
+        }
+    }
+
+    /// Entry point: CGI invocations skip argument parsing entirely (a web server may pass a
+    /// query string as arguments, and CGI configuration comes from the environment).
+    static func main() {
+        if CGIResponder.isCGIInvocation {
+            let configuration: ServerConfiguration
+            do {
+                configuration = try Settings().configuration()
+            } catch {
+                ServerLog(level: .error).log(.error, "\(error)")
+                let failure = RequestError.storeUnavailable(cause: "\(error)").response
+                _ = failure.cgiBytes().withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+                Glibc.exit(0)
+            }
+            Glibc.exit(CGIResponder.run(configuration: configuration))
+        }
+        var command = parseOrExit()
+        do {
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

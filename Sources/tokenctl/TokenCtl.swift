@@ -1,0 +1,31 @@
+import ArgumentParser
+
+/// `tokenctl`: loads and edits the token store while the responder keeps serving.
+@main
+struct TokenCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenctl",
+        abstract: "Administer the token store that token-responder answers from.",
+        discussion: """
+            The store is one SQLite file (WAL mode). Changes are atomic and the responder sees them \
+            on its next request, with no restart.
+
+            Examples:
+              tokenctl --store /var/lib/udesk-token/tokens.db import customers.csv
+              tokenctl --store /var/lib/udesk-token/tokens.db get 13800138000
+            """,
+        subcommands: [Import.self, Get.self])
+
+    /// Declared here too so `tokenctl --store PATH <subcommand>` works: subcommands declaring
+    /// the same option group inherit what was given before the subcommand name.
+    @OptionGroup var options: StoreOptions
+}
+
+/// Options every subcommand shares.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The token store file. (env: TOKEN_STORE)")
+    var store: String?
+
+    @Option(name: .long, help: "Country calling code of numbers written without one. (env: TOKEN_COUNTRY_CODE, default: 86)")
+    var countryCode: Int?
+}
