@@ -1,3 +1,4 @@
+import CFastCGI
 import Glibc
 
 /// Creating the Unix socket FastCGI is served on, with the care libfcgi's `FCGX_OpenSocket`
