@@ -37,8 +37,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "TokenCoreTests", dependencies: ["TokenCore"], resources: []),
+        .testTarget(name: "TokenCoreTests", dependencies: ["TokenCore"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenCore"]),
+        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "CFastCGI"]),
     ],
     swiftLanguageModes: [.v6]
 )
