@@ -1,22 +1,681 @@
-// Placeholder until the full normaliser lands: digits only, +86 for 11-digit mobiles.
-public struct NormalisedNumber: Sendable, Hashable {
-    public var key: String
-    public var `extension`: String?
-}
-public enum InvalidPhoneNumber: Error, Sendable, Equatable {
-    case empty, invalidCharacters, tooShort, tooLong, notANumber
-    public var message: String { "number cannot be a phone number" }
-}
+/// Turns a phone number as people and systems write it into the canonical key of the token store.
+///
+/// One normaliser serves both sides of the store: at import, for the numbers in the integrator's
+/// CRM export, and at lookup, for the `number` that Udesk posts (a JSON string, or a JSON integer
+/// handed over as its decimal digits). Because both sides go through the same function, every
+/// written form of a line meets the same key. See ``normalise(_:)`` for the rules.
+///
+/// The normaliser is a small value with no state beyond its configuration: create one and share
+/// it freely across threads. It uses the Swift standard library only, allocates nothing for
+/// national keys (they fit in a small string), and reads at most
+/// ``maximumInputLength`` Unicode scalars of any input.
 public struct PhoneNumberNormaliser: Sendable {
-    public init(defaultCountryCode: Int = 86) {}
+    /// The country whose national numbers are assumed when a number has neither `+` nor `00`
+    /// in front of it. `86` (China) by default.
+    ///
+    /// The Chinese rules (mobiles, landlines with or without the trunk `0`, service numbers,
+    /// a bare `86` in front, IP-dialing prefixes) apply when this is `86`. For any other
+    /// country only the generic rules apply: a trunk `0` is dropped where that country uses
+    /// one, and the result must be 8 to 15 digits long with the country code. A value that is
+    /// not an assigned country code leaves only international numbers (`+` or `00`) valid.
+    public let defaultCountryCode: Int
+
+    /// Inputs longer than this many Unicode scalars are rejected as ``InvalidPhoneNumber/tooLong``
+    /// before anything else is looked at.
+    public static let maximumInputLength = 64
+
+    /// Extensions with more digits than this are rejected as ``InvalidPhoneNumber/tooLong``.
+    public static let maximumExtensionLength = 10
+
+    /// Creates a normaliser.
+    /// - Parameter defaultCountryCode: the country code assumed for numbers written without
+    ///   `+` or `00`; `86` (China) unless given.
+    public init(defaultCountryCode: Int = 86) {
+        self.defaultCountryCode = defaultCountryCode
+    }
+
+    /// Normalises a written phone number into its canonical key and its extension.
+    ///
+    /// The key is E.164 with a leading `+`: `+`, the country code, then the national
+    /// significant number (the number without trunk prefix `0`), ASCII digits only. The rules
+    /// below define it; they are applied in this order.
+    ///
+    /// **1. Characters.** The input may be at most ``maximumInputLength`` (64) Unicode scalars,
+    /// else ``InvalidPhoneNumber/tooLong``. Empty or whitespace-only input is
+    /// ``InvalidPhoneNumber/empty``. Then every character must be one of:
+    /// - a digit, ASCII `0`–`9` or full-width `０`–`９` (U+FF10–FF19);
+    /// - whitespace (including the ideographic space U+3000, no-break spaces, tabs and line
+    ///   breaks, zero-width spaces and the byte-order mark), ignored;
+    /// - a separator, ignored: `-` `.` `(` `)` `/` `[` `]`, the full-width forms `－` `．`
+    ///   `（` `）` `／` `［` `］`, the dashes U+2010–2015, the minus sign U+2212, the small
+    ///   hyphen U+FE63, the prolonged sound mark `ー` and the soft hyphen;
+    /// - one `+` or full-width `＋`, in front of every digit (`(+86) 138…` is fine);
+    /// - `tel:` (any case) at the very start, as in RFC 3966 `tel:+86-10-1234-5678`;
+    /// - one extension marker after at least one digit: `转`, `轉`, `分机`, `分機`, `ext`,
+    ///   `extn`, `extension` (any case, optionally followed by `.` or `:`), `x`, `X`, `#`, `＃`,
+    ///   `,`, `，` or `;ext=`. Every digit after the marker belongs to the extension, which is
+    ///   returned in ``NormalisedNumber/extension`` (`nil` if the marker has no digits after it,
+    ///   as in a trailing `#`) and never takes part in the key. It may have up to
+    ///   ``maximumExtensionLength`` (10) digits, else ``InvalidPhoneNumber/tooLong``.
+    ///
+    /// Anything else (letters, other symbols, NUL and other control characters, emoji, a `+`
+    /// after a digit, a second extension marker) is ``InvalidPhoneNumber/invalidCharacters``.
+    /// Letters are never read as keypad digits (`1-800-FLOWERS` is rejected). No digits at all
+    /// is ``InvalidPhoneNumber/tooShort``; more than 19 is ``InvalidPhoneNumber/tooLong``.
+    ///
+    /// **2. International numbers.** A number written with `+` (or `+00`, a common mistake) or
+    /// starting `00` (the international prefix dialled from China) is `+`, a country code, then
+    /// a national number. The country code is the one of the codes assigned by the ITU (as
+    /// listed by libphonenumber; they are prefix-free) that the digits start with; none is
+    /// ``InvalidPhoneNumber/notANumber`` (``InvalidPhoneNumber/tooShort`` if fewer than 3
+    /// digits follow, too few to tell).
+    /// - Country code 86 is China whatever the default country is. One trunk `0` after it is
+    ///   dropped (`+86 (0)10 1234 5678` and `0086 010 12345678` → `+861012345678`), and the
+    ///   rest must be one of the Chinese national numbers of section 3 as it stands: readings
+    ///   3 and 4 there (a bare `86`, IP-dialing prefixes) do not apply after `+86`.
+    /// - Any other country is not validated against its numbering plan. If the country uses `0`
+    ///   as its trunk prefix (United Kingdom, Germany, Japan, Australia, Taiwan, …) one `0`
+    ///   right after the country code is dropped, as in `+44 (0)20 7946 0958` →
+    ///   `+442079460958`, and a national number that still starts with `0` is
+    ///   ``InvalidPhoneNumber/notANumber``. Where `0` is not a trunk prefix it is kept, since it
+    ///   belongs to the number (Italy: `+39 06 1234 5678` → `+390612345678`). Country code plus
+    ///   national number must then be 8 to 15 digits, else ``InvalidPhoneNumber/tooShort`` or
+    ///   ``InvalidPhoneNumber/tooLong``.
+    ///
+    /// **3. Chinese national numbers** (default country 86, no `+` or `00`). The national
+    /// significant numbers accepted, each keyed as `+86` followed by it, are:
+    /// - **mobile**: 11 digits `1[3-9]xxxxxxxxx`, for example `13812345678` → `+8613812345678`;
+    /// - **landline**: area code then a 7- or 8-digit subscriber number. Area codes are `10`
+    ///   and `20`–`29` (two digits) or three digits starting `3`–`9`; they are prefix-free, so
+    ///   `010-12345678` → `+861012345678` and `0755-12345678` → `+8675512345678`;
+    /// - **400/800 service numbers**: `400` or `800` and 7 digits, 10 in all:
+    ///   `400-123-4567` → `+864001234567`;
+    /// - **95 short numbers**: nationwide service numbers of 5 to 8 digits starting `95`, kept as
+    ///   they are: `95588` → `+8695588`. They are what a bank's calls show as caller ID. Other
+    ///   short numbers (`10086`, `12345`, `110`, local `96xxx`) are not customer lines and are
+    ///   rejected.
+    ///
+    /// The written digits are tried in this order, and the first reading that gives one of the
+    /// numbers above wins:
+    /// 1. the digits as they are: covers numbers written without the trunk `0`, which is what a
+    ///    JSON integer gives for a landline (`1012345678`, `75512345678`);
+    /// 2. after one trunk `0`: `01012345678`, `013812345678` (a mobile with a trunk `0`);
+    /// 3. after a bare country code `86`, and then one optional trunk `0`, when what follows is
+    ///    a mobile, landline or 400/800 number (`8613812345678`, `8601012345678`). Step 1
+    ///    comes first, so a number that is already valid never loses a leading `86`
+    ///    (`8612345678` is the landline `+868612345678`);
+    /// 4. after an IP-dialing (carrier selection) prefix, `17951`, `17911`, `17909`, `12593`
+    ///    or `10193`, and then one optional trunk `0`, when what follows is a mobile or
+    ///    landline number: `17951 0755 12345678` → `+8675512345678`. These forms start `1`
+    ///    and are at least 14 digits long, so they never collide with readings 1–3.
+    ///
+    /// A foreign number needs its `+` or `00`: without them the digits are read as Chinese,
+    /// so the JSON integer `442079460958` is ``InvalidPhoneNumber/tooLong``, not London.
+    ///
+    /// A local landline number without its area code (`62345678`) is rejected as
+    /// ``InvalidPhoneNumber/notANumber``: the same 7 or 8 digits can exist under each of
+    /// China's hundreds of area codes, so it cannot be matched to one customer, and guessing
+    /// an area would file the number under someone else's line.
+    ///
+    /// When no reading fits, the error describes the digits after at most one trunk `0`:
+    /// - fewer than 5 digits, or a number starting `13`–`19` with fewer than 11 digits:
+    ///   ``InvalidPhoneNumber/tooShort``;
+    /// - more than 11 digits: ``InvalidPhoneNumber/tooLong``;
+    /// - written with `+86`, `0086` or a trunk `0`, so certainly a landline or 400/800 number
+    ///   when it does not start `1[3-9]`: ``InvalidPhoneNumber/tooShort`` when shorter than its
+    ///   area code plus 7 digits, ``InvalidPhoneNumber/tooLong`` when longer than the longest
+    ///   such number (`+86 10 123456789`), ``InvalidPhoneNumber/notANumber`` when it starts
+    ///   `0`, `11` or `12`;
+    /// - anything else, such as the bare `10123456789` or `12012345678`, or a local number
+    ///   without area code: ``InvalidPhoneNumber/notANumber``.
+    ///
+    /// **4. Other default countries.** With a default country other than 86, a number without
+    /// `+` or `00` loses one trunk `0` if that country uses it and is then checked as in
+    /// section 2.
+    ///
+    /// Normalising is total: every input returns a key or throws, and a key normalises to
+    /// itself. Where these rules differ from Google's libphonenumber (`parse(input, "CN")`),
+    /// `Tests/Fixtures/numbers.tsv` says so row by row.
+    ///
+    /// - Parameter written: the number as written: from a CSV cell, a JSON string, or the
+    ///   decimal digits of a JSON integer.
+    /// - Returns: the canonical key and the extension, if one was written.
+    /// - Throws: ``InvalidPhoneNumber`` saying why the input is not a number that can be keyed.
     public func normalise(_ written: String) throws(InvalidPhoneNumber) -> NormalisedNumber {
-        var d = ""
-        for c in written.unicodeScalars {
-            if c >= "0" && c <= "9" { d.unicodeScalars.append(c) } else if c == " " || c == "-" || c == "+" { continue } else { throw .invalidCharacters }
+        let scanned = try Scanner.scan(written)
+        let (countryCode, national) = try resolve(scanned.digits, hasPlus: scanned.hasPlus)
+        let key = Self.key(countryCode: countryCode, national: national)
+        let extensionDigits = scanned.extensionDigits.isEmpty ? nil : scanned.extensionDigits.string()
+        return NormalisedNumber(key: key, extension: extensionDigits)
+    }
+}
+
+// MARK: - Resolving the digits into country code and national number
+
+extension PhoneNumberNormaliser {
+    /// The Chinese country code: the one whose national numbers get the detailed rules.
+    private static let china = 86
+
+    /// E.164 numbers are at most 15 digits long, country code included.
+    private static let maximumE164Digits = 15
+
+    /// The shortest E.164 number accepted for countries other than China.
+    private static let minimumForeignE164Digits = 8
+
+    /// The longest Chinese national significant number (a mobile, or a 3-digit area code with
+    /// an 8-digit subscriber number).
+    private static let maximumChineseNationalDigits = 11
+
+    /// The shortest Chinese national significant number (a `95xxx` service number).
+    private static let minimumChineseNationalDigits = 5
+
+    /// Splits the digits into country code and national significant number (sections 2–4).
+    private func resolve(_ digits: DigitString, hasPlus: Bool) throws(InvalidPhoneNumber) -> (Int, DigitString) {
+        if hasPlus {
+            // "+0086…" is a frequent mix of the two international notations.
+            let international = digits.hasPrefix(0, length: 2) ? digits.dropFirst(2) : digits
+            return try Self.resolveInternational(international)
         }
-        if d.isEmpty { throw .empty }
-        if d.count > 15 { throw .tooLong }
-        if d.count == 11 { return NormalisedNumber(key: "+86" + d) }
-        return NormalisedNumber(key: "+" + d)
+        if digits.hasPrefix(0, length: 2) {
+            return try Self.resolveInternational(digits.dropFirst(2))
+        }
+        if defaultCountryCode == Self.china {
+            return (Self.china, try Self.resolveChineseDomestic(digits))
+        }
+        guard Self.isAssignedCountryCode(defaultCountryCode) else { throw .notANumber }
+        return (defaultCountryCode, try Self.resolveNational(digits, countryCode: defaultCountryCode))
+    }
+
+    /// Digits written after `+` or `00`: a country code, then the national number.
+    private static func resolveInternational(_ digits: DigitString) throws(InvalidPhoneNumber) -> (Int, DigitString) {
+        guard let (countryCode, length) = countryCode(prefixing: digits) else {
+            // With fewer than 3 digits not every country code could be tried.
+            throw digits.count < 3 ? .tooShort : .notANumber
+        }
+        let national = digits.dropFirst(length)
+        if countryCode == china {
+            return (china, try resolveChineseExplicit(national))
+        }
+        return (countryCode, try resolveNational(national, countryCode: countryCode))
+    }
+
+    /// A national number of a country other than China, without deep validation.
+    private static func resolveNational(_ digits: DigitString, countryCode: Int) throws(InvalidPhoneNumber) -> DigitString {
+        var national = digits
+        let usesTrunkZero = usesTrunkPrefixZero(countryCode)
+        if usesTrunkZero && national.digit(at: 0) == 0 {
+            national = national.dropFirst(1)
+        }
+        let total = decimalLength(of: countryCode) + national.count
+        if national.isEmpty || total < minimumForeignE164Digits { throw .tooShort }
+        if total > maximumE164Digits { throw .tooLong }
+        // A second trunk 0 would make the key change when normalised again.
+        if usesTrunkZero && national.digit(at: 0) == 0 { throw .notANumber }
+        return national
+    }
+
+    /// A Chinese number after `+86` or `0086`: one optional trunk `0`, then a national number.
+    private static func resolveChineseExplicit(_ digits: DigitString) throws(InvalidPhoneNumber) -> DigitString {
+        let national = digits.digit(at: 0) == 0 ? digits.dropFirst(1) : digits
+        if ChineseNumberKind(national) != nil { return national }
+        throw chineseError(national, explicitlyNational: true)
+    }
+
+    /// A Chinese number written without `+` or `00` (section 3, readings 1–4).
+    private static func resolveChineseDomestic(_ digits: DigitString) throws(InvalidPhoneNumber) -> DigitString {
+        // 1. As written (also the JSON-integer form of a landline, which lost its trunk 0).
+        if ChineseNumberKind(digits) != nil { return digits }
+        // 2. After a trunk 0 ("00" was handled as international before).
+        let startsWithTrunkZero = digits.digit(at: 0) == 0
+        if startsWithTrunkZero {
+            let national = digits.dropFirst(1)
+            if ChineseNumberKind(national) != nil { return national }
+        }
+        // 3. After a bare country code 86, and an optional trunk 0.
+        if digits.hasPrefix(86, length: 2),
+           let national = afterOptionalTrunkZero(digits.dropFirst(2), where: { $0.isLong }) {
+            return national
+        }
+        // 4. After an IP-dialing prefix, and an optional trunk 0.
+        for prefix in ipDialingPrefixValues where digits.hasPrefix(prefix, length: 5) {
+            if let national = afterOptionalTrunkZero(digits.dropFirst(5), where: { $0.isSubscriberLine }) {
+                return national
+            }
+        }
+        let national = startsWithTrunkZero ? digits.dropFirst(1) : digits
+        throw chineseError(national, explicitlyNational: startsWithTrunkZero)
+    }
+
+    /// `digits`, or `digits` without a leading trunk `0`, when that is a Chinese number whose
+    /// kind satisfies `accept`.
+    private static func afterOptionalTrunkZero(
+        _ digits: DigitString, where accept: (ChineseNumberKind) -> Bool
+    ) -> DigitString? {
+        if let kind = ChineseNumberKind(digits), accept(kind) { return digits }
+        guard digits.digit(at: 0) == 0 else { return nil }
+        let national = digits.dropFirst(1)
+        if let kind = ChineseNumberKind(national), accept(kind) { return national }
+        return nil
+    }
+
+    /// The error for Chinese national digits that match no kind of number (end of section 3).
+    /// - Parameter explicitlyNational: the digits followed `+86`, `0086` or a trunk `0`.
+    private static func chineseError(_ national: DigitString, explicitlyNational: Bool) -> InvalidPhoneNumber {
+        let count = national.count
+        if count > maximumChineseNationalDigits { return .tooLong }
+        if count < minimumChineseNationalDigits { return .tooShort }
+        let first = national.digit(at: 0)
+        let second = national.digit(at: 1)
+        if first == 1 && (3...9).contains(second) {
+            // Shaped like a mobile; 11 digits would have been valid, more was handled above.
+            return .tooShort
+        }
+        guard explicitlyNational else { return .notANumber }
+        let shortestLandline: Int
+        switch (first, second) {
+        case (1, 0), (2, _): shortestLandline = 2 + 7
+        case (3...9, _): shortestLandline = 3 + 7
+        default: return .notANumber  // "0…", "11…", "12…"
+        }
+        return count < shortestLandline ? .tooShort : .tooLong
+    }
+
+    /// The IP-dialing (long-distance carrier selection) prefixes of reading 4, as numbers.
+    private static let ipDialingPrefixValues: [UInt64] = [17951, 17911, 17909, 12593, 10193]
+
+    /// Builds `+`, the country code and the national digits, without intermediate strings.
+    private static func key(countryCode: Int, national: DigitString) -> String {
+        let countryLength = decimalLength(of: countryCode)
+        let length = 1 + countryLength + national.count
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            buffer[0] = UInt8(ascii: "+")
+            var remaining = countryCode
+            var index = countryLength
+            while index >= 1 {
+                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+                remaining /= 10
+                index -= 1
+            }
+            national.write(into: buffer, at: 1 + countryLength)
+            return length
+        }
+    }
+
+    /// The number of decimal digits of a country code (1 to 3).
+    private static func decimalLength(of countryCode: Int) -> Int {
+        countryCode < 10 ? 1 : countryCode < 100 ? 2 : 3
+    }
+}
+
+// MARK: - Chinese numbering plan
+
+/// The kinds of Chinese national significant numbers that have a key (section 3).
+private enum ChineseNumberKind {
+    /// `1[3-9]` and 9 more digits.
+    case mobile
+    /// Area code (`10`, `2x`, or `3xx`–`9xx`) and a 7- or 8-digit subscriber number.
+    case landline
+    /// `400` or `800` and 7 digits.
+    case service
+    /// `95` and 3 to 6 digits.
+    case short
+
+    /// Classifies national digits (without trunk `0`), or returns `nil` for none of the kinds.
+    init?(_ national: DigitString) {
+        let count = national.count
+        let first = national.digit(at: 0)
+        let second = national.digit(at: 1)
+        switch first {
+        case 1:
+            if (3...9).contains(second) {
+                guard count == 11 else { return nil }
+                self = .mobile
+            } else if second == 0 {
+                guard count == 2 + 7 || count == 2 + 8 else { return nil }
+                self = .landline
+            } else {
+                return nil
+            }
+        case 2:
+            guard count == 2 + 7 || count == 2 + 8 else { return nil }
+            self = .landline
+        case 3...9:
+            if first == 9 && second == 5 && (5...8).contains(count) {
+                self = .short
+            } else if national.hasPrefix(400, length: 3) || national.hasPrefix(800, length: 3) {
+                guard count == 10 else { return nil }
+                self = .service
+            } else {
+                guard count == 3 + 7 || count == 3 + 8 else { return nil }
+                self = .landline
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Numbers that a bare `86` may precede: all but the `95` short numbers.
+    var isLong: Bool { self != .short }
+
+    /// Numbers that an IP-dialing prefix may precede: mobiles and landlines.
+    var isSubscriberLine: Bool { self == .mobile || self == .landline }
+}
+
+// MARK: - Country codes
+
+extension PhoneNumberNormaliser {
+    /// The country code that `digits` start with, and its length, or `nil`.
+    /// Country codes are prefix-free, so at most one length matches.
+    private static func countryCode(prefixing digits: DigitString) -> (Int, Int)? {
+        // No country code starts with 0 (and "0" + "1" must not read as code 1).
+        guard digits.digit(at: 0) > 0 else { return nil }
+        for length in 1...3 where digits.count >= length {
+            let candidate = Int(digits.prefix(length))
+            if isAssignedCountryCode(candidate) { return (candidate, length) }
+        }
+        return nil
+    }
+
+    /// Whether `code` is an assigned E.164 country code.
+    ///
+    /// The list is libphonenumber's (`phonenumbers.COUNTRY_CODE_TO_REGION_CODE`), printed by
+    /// `python3 Tests/Integration/gen_number_forms.py --swift-tables`.
+    private static func isAssignedCountryCode(_ code: Int) -> Bool {
+        switch code {
+        case 1, 7, 20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49,
+             51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90,
+             91, 92, 93, 94, 95, 98,
+             211, 212, 213, 216, 218, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230,
+             231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246,
+             247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 260, 261, 262, 263,
+             264, 265, 266, 267, 268, 269, 290, 291, 297, 298, 299,
+             350, 351, 352, 353, 354, 355, 356, 357, 358, 359, 370, 371, 372, 373, 374, 375,
+             376, 377, 378, 380, 381, 382, 383, 385, 386, 387, 389,
+             420, 421, 423,
+             500, 501, 502, 503, 504, 505, 506, 507, 508, 509, 590, 591, 592, 593, 594, 595,
+             596, 597, 598, 599,
+             670, 672, 673, 674, 675, 676, 677, 678, 679, 680, 681, 682, 683, 685, 686, 687,
+             688, 689, 690, 691, 692,
+             800, 808, 850, 852, 853, 855, 856, 870, 878, 880, 881, 882, 883, 886, 888,
+             960, 961, 962, 963, 964, 965, 966, 967, 968, 970, 971, 972, 973, 974, 975, 976,
+             977, 979, 992, 993, 994, 995, 996, 998:
+            true
+        default:
+            false
+        }
+    }
+
+    /// Whether the country dials `0` as its trunk (national) prefix, so that a `0` right after
+    /// the country code is that prefix and not part of the number.
+    ///
+    /// From libphonenumber's metadata (`national_prefix == "0"`), printed by
+    /// `python3 Tests/Integration/gen_number_forms.py --swift-tables`.
+    private static func usesTrunkPrefixZero(_ code: Int) -> Bool {
+        switch code {
+        case 20, 27, 31, 32, 33, 40, 41, 43, 44, 46, 49, 51, 53, 54, 55, 57, 58, 60, 61, 62,
+             63, 64, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
+             211, 212, 213, 218, 231, 232, 233, 234, 243, 249, 250, 251, 252, 254, 255, 256,
+             260, 261, 262, 263, 264, 265, 291,
+             353, 355, 358, 359, 370, 373, 374, 377, 380, 381, 382, 383, 385, 386, 387, 389,
+             421, 423,
+             508, 590, 591, 593, 594, 595, 596, 598,
+             686,
+             850, 855, 856, 880, 886,
+             961, 962, 963, 964, 966, 967, 970, 971, 972, 976, 977, 994, 995, 996:
+            true
+        default:
+            false
+        }
+    }
+}
+
+// MARK: - Scanning the written form
+
+/// The digits found in a written number, before any interpretation.
+private struct ScannedNumber {
+    /// The digits before the extension marker.
+    var digits = DigitString()
+    /// The digits after the extension marker.
+    var extensionDigits = DigitString()
+    /// Whether a `+` came before the digits.
+    var hasPlus = false
+}
+
+/// Section 1 of ``PhoneNumberNormaliser/normalise(_:)``: characters to digits.
+private enum Scanner {
+    static func scan(_ written: String) throws(InvalidPhoneNumber) -> ScannedNumber {
+        let limit = PhoneNumberNormaliser.maximumInputLength
+        // A scalar is at most 4 UTF-8 bytes: longer inputs are too long without a look.
+        if written.utf8.count > 4 * limit { throw .tooLong }
+        let scalars = written.unicodeScalars
+        var scalarCount = 0
+        for _ in scalars {
+            scalarCount += 1
+            if scalarCount > limit { throw .tooLong }
+        }
+
+        var result = ScannedNumber()
+        var sawSignificant = false   // anything but whitespace
+        var inExtension = false
+        var digitsOverflowed = false
+        var index = scalars.startIndex
+        let end = scalars.endIndex
+        while index < end {
+            let value = scalars[index].value
+            if let digit = digitValue(value) {
+                sawSignificant = true
+                if inExtension {
+                    if result.extensionDigits.count >= PhoneNumberNormaliser.maximumExtensionLength
+                        || !result.extensionDigits.append(digit) {
+                        digitsOverflowed = true
+                    }
+                } else if !result.digits.append(digit) {
+                    digitsOverflowed = true
+                }
+                index = scalars.index(after: index)
+                continue
+            }
+            if isWhitespace(value) {
+                index = scalars.index(after: index)
+                continue
+            }
+            if !sawSignificant, let next = match("tel:", in: scalars, at: index) {
+                sawSignificant = true
+                index = next
+                continue
+            }
+            sawSignificant = true
+            if isSeparator(value) {
+                index = scalars.index(after: index)
+                continue
+            }
+            if value == 0x2B || value == 0xFF0B {  // + ＋
+                guard !result.hasPlus, result.digits.isEmpty, !inExtension else { throw .invalidCharacters }
+                result.hasPlus = true
+                index = scalars.index(after: index)
+                continue
+            }
+            if let next = extensionMarkerEnd(in: scalars, at: index) {
+                guard !inExtension, !result.digits.isEmpty else { throw .invalidCharacters }
+                inExtension = true
+                index = next
+                continue
+            }
+            throw .invalidCharacters
+        }
+        if !sawSignificant { throw .empty }
+        if result.digits.isEmpty { throw .tooShort }
+        if digitsOverflowed { throw .tooLong }
+        return result
+    }
+
+    /// The value of an ASCII or full-width digit.
+    private static func digitValue(_ value: UInt32) -> UInt8? {
+        switch value {
+        case 0x30...0x39: UInt8(truncatingIfNeeded: value - 0x30)
+        case 0xFF10...0xFF19: UInt8(truncatingIfNeeded: value - 0xFF10)
+        default: nil
+        }
+    }
+
+    /// Unicode White_Space, plus the invisible zero-width space, word joiner and BOM.
+    private static func isWhitespace(_ value: UInt32) -> Bool {
+        switch value {
+        case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200B, 0x2028, 0x2029, 0x202F,
+             0x205F, 0x2060, 0x3000, 0xFEFF:
+            true
+        default:
+            false
+        }
+    }
+
+    /// Punctuation that groups digits and is ignored.
+    private static func isSeparator(_ value: UInt32) -> Bool {
+        switch value {
+        case 0x28, 0x29,              // ( )
+             0x2D, 0x2E, 0x2F,        // - . /
+             0x5B, 0x5D,              // [ ]
+             0xAD,                    // soft hyphen
+             0x2010...0x2015,         // hyphens and dashes
+             0x2212,                  // minus sign
+             0x30FC,                  // ー
+             0xFE63,                  // small hyphen-minus
+             0xFF08, 0xFF09,          // （ ）
+             0xFF0D, 0xFF0E, 0xFF0F,  // － ． ／
+             0xFF3B, 0xFF3D:          // ［ ］
+            true
+        default:
+            false
+        }
+    }
+
+    /// If an extension marker starts at `index`, the index just after it.
+    private static func extensionMarkerEnd(
+        in scalars: String.UnicodeScalarView, at index: String.Index
+    ) -> String.Index? {
+        let next = scalars.index(after: index)
+        switch scalars[index].value {
+        case 0x8F6C, 0x8F49,                  // 转 轉
+             0x23, 0xFF03, 0x2C, 0xFF0C,      // # ＃ , ，
+             0x78, 0x58:                      // x X
+            return next
+        case 0x5206:                          // 分, then 机 or 機
+            guard next < scalars.endIndex else { return nil }
+            let second = scalars[next].value
+            return second == 0x673A || second == 0x6A5F ? scalars.index(after: next) : nil
+        case 0x3B:                            // ;ext=
+            return match(";ext=", in: scalars, at: index)
+        case 0x65, 0x45:                      // e E: ext, extn, extension
+            guard let afterWord = match("extension", in: scalars, at: index)
+                ?? match("extn", in: scalars, at: index)
+                ?? match("ext", in: scalars, at: index)
+            else { return nil }
+            if afterWord < scalars.endIndex {
+                let punctuation = scalars[afterWord].value
+                if punctuation == 0x2E || punctuation == 0x3A {  // . :
+                    return scalars.index(after: afterWord)
+                }
+            }
+            return afterWord
+        default:
+            return nil
+        }
+    }
+
+    /// If the lowercase ASCII `word` is written at `index` in any case, the index after it.
+    private static func match(
+        _ word: StaticString, in scalars: String.UnicodeScalarView, at index: String.Index
+    ) -> String.Index? {
+        word.withUTF8Buffer { bytes -> String.Index? in
+            var position = index
+            for byte in bytes {
+                guard position < scalars.endIndex else { return nil }
+                var value = scalars[position].value
+                if (0x41...0x5A).contains(value) { value += 0x20 }
+                guard value == UInt32(byte) else { return nil }
+                position = scalars.index(after: position)
+            }
+            return position
+        }
+    }
+}
+
+// MARK: - Digit strings without allocation
+
+/// Up to 19 decimal digits, leading zeros included, kept in one `UInt64`.
+///
+/// The digits are the decimal representation of `value`, left-padded with zeros to `count`
+/// digits. Every operation is total: out-of-range positions read as `-1`.
+private struct DigitString {
+    /// The most digits that fit: 10^19 - 1 < 2^64.
+    static let capacity = 19
+
+    private(set) var value: UInt64 = 0
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    /// Appends a digit, or returns `false` (leaving the string unchanged) when full.
+    mutating func append(_ digit: UInt8) -> Bool {
+        guard count < Self.capacity else { return false }
+        value = value &* 10 &+ UInt64(digit)
+        count += 1
+        return true
+    }
+
+    /// The digit at `position` (0 is the first), or `-1` outside the string.
+    func digit(at position: Int) -> Int {
+        guard position >= 0 && position < count else { return -1 }
+        return Int((value / powerOfTen(count - 1 - position)) % 10)
+    }
+
+    /// The first `length` digits as a number (`length` is clamped to `0...count`).
+    func prefix(_ length: Int) -> UInt64 {
+        let length = min(max(length, 0), count)
+        return value / powerOfTen(count - length)
+    }
+
+    /// Whether the string starts with the `length` digits of `digits` (zero-padded).
+    func hasPrefix(_ digits: UInt64, length: Int) -> Bool {
+        count >= length && prefix(length) == digits
+    }
+
+    /// The string without its first `length` digits (`length` is clamped to `0...count`).
+    func dropFirst(_ length: Int) -> DigitString {
+        let length = min(max(length, 0), count)
+        var rest = DigitString()
+        rest.count = count - length
+        rest.value = value % powerOfTen(rest.count)
+        return rest
+    }
+
+    /// Writes the digits as ASCII into `buffer` from `start`; the caller sized the buffer.
+    func write(into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+        var remaining = value
+        var position = start + count - 1
+        while position >= start {
+            buffer[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+            remaining /= 10
+            position -= 1
+        }
+    }
+
+    /// The digits as an ASCII string.
+    func string() -> String {
+        String(unsafeUninitializedCapacity: count) { buffer in
+            write(into: buffer, at: 0)
+            return count
+        }
+    }
+
+    /// 10^exponent for 0 ≤ exponent ≤ 19.
+    private func powerOfTen(_ exponent: Int) -> UInt64 {
+        var result: UInt64 = 1
+        var remaining = exponent
+        while remaining > 0 {
+            result &*= 10
+            remaining -= 1
+        }
+        return result
     }
 }

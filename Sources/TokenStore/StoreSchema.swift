@@ -1,9 +1,13 @@
 /// The store's schema and its version (`PRAGMA user_version`).
 ///
 /// Version 1:
-/// - `tokens(number PRIMARY KEY, token, minted, updated_at)`: `number` is the canonical key made
-///   by `PhoneNumberNormaliser` (E.164 with `+`), `minted` is 1 for tokens the responder derived
-///   itself, `updated_at` is UNIX seconds.
+/// - `tokens(number PRIMARY KEY, token, minted, updated_at, seen_in, changed_in, seen_line)`: `number` is the
+///   canonical key made by `PhoneNumberNormaliser` (E.164 with `+`), `minted` is 1 for tokens the
+///   responder derived itself, `updated_at` is UNIX seconds. `seen_in` and `changed_in` are the
+///   import generation that last listed the row and that last changed its token, `seen_line` the
+///   line of that import's file that listed it: they let an
+///   import find duplicates, count changes and delete unlisted rows (`--replace`) in the table
+///   itself, with no second index to maintain.
 /// - `meta(key PRIMARY KEY, value)`: facts about the store (last import time and source).
 public enum StoreSchema {
     /// The newest schema this binary knows.
@@ -16,7 +20,10 @@ public enum StoreSchema {
             number TEXT PRIMARY KEY NOT NULL,
             token TEXT NOT NULL,
             minted INTEGER NOT NULL DEFAULT 0,
-            updated_at INTEGER NOT NULL
+            updated_at INTEGER NOT NULL,
+            seen_in INTEGER NOT NULL DEFAULT 0,
+            changed_in INTEGER NOT NULL DEFAULT 0,
+            seen_line INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
         CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
         """

