@@ -11,6 +11,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C at the edge: libfcgi and SQLite, each behind a tiny system-library target.
@@ -20,15 +23,24 @@ let package = Package(
         // Pure request handling: no libfcgi, no SQLite, no Foundation.
         .target(name: "TokenCore"),
         // The SQLite-backed token store (read side for the responder, write side for tokenctl).
-        .target(name: "TokenStore", dependencies: ["TokenCore", "CSQLite"]),
+        .target(
+            name: "TokenStore",
+            dependencies: ["TokenCore", "CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
         // libfcgi adapter: socket, worker pool, CGI mode, signals.
-        .target(name: "FastCGIServer", dependencies: ["TokenCore", "TokenStore", "CFastCGI"]),
+        .target(
+            name: "FastCGIServer",
+            dependencies: [
+                "TokenCore", "TokenStore", "CFastCGI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
 
         .executableTarget(
             name: "token-responder",
             dependencies: [
                 "FastCGIServer", "TokenStore", "TokenCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "tokenctl",

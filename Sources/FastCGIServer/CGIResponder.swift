@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import TokenCore
 import TokenStore
 
@@ -16,32 +17,43 @@ public enum CGIResponder {
 
     /// Answers the one request described by the environment and stdin; returns the exit status.
     public static func run(configuration: ServerConfiguration) -> Int32 {
-        let log = ServerLog(level: configuration.logLevel)
+        let started = monotonicMicroseconds()
+        let logger = ResponderLogging.makeLogger(level: configuration.logLevel)
         let limit = configuration.handler.maxBodyBytes
         let contentLength = environment("CONTENT_LENGTH").flatMap { Int($0) }
         let body = readStdin(max: min(contentLength ?? Int.max, limit + 1))
-        let request = TokenRequest(
-            method: environment("REQUEST_METHOD") ?? "",
-            contentType: environment("CONTENT_TYPE"),
-            contentLength: contentLength,
-            body: body,
-            queryString: environment("QUERY_STRING") ?? "")
         let handler = TokenHandler(configuration: configuration.handler)
-        let response: TokenResponse
+        let endpoint = Endpoint(parameter: environment("TOKEN_ENDPOINT"))
+        var lookup: StoreLookup
         do {
-            var reader = try TokenStoreReader(path: configuration.storePath)
-            response = handler.respond(to: request, lookup: &reader)
+            lookup = .open(try configuration.openReader(minter: try configuration.makeMinter(), logger: logger))
         } catch {
-            // Still answer client mistakes with their own status; only a request that needed the
-            // store gets the 500.
-            var unavailable = UnavailableStore(error: error)
-            response = handler.respond(to: request, lookup: &unavailable)
+            lookup = .unavailable(error)
         }
-        if case .failed(let cause) = response.outcome {
-            log.log(.error, "500 store_unavailable: \(cause)")
+        let response: TokenResponse
+        switch endpoint {
+        case .token:
+            let request = TokenRequest(
+                method: environment("REQUEST_METHOD") ?? "",
+                contentType: environment("CONTENT_TYPE"),
+                contentLength: contentLength,
+                body: body,
+                queryString: environment("QUERY_STRING") ?? "",
+                receivedAt: Int64(time(nil)))
+            response = handler.respond(to: request, lookup: &lookup)
+        case .health:
+            response = handler.health(lookup: &lookup)
+        case .metrics:
+            // A CGI process lives for one request: it has no counters to report.
+            response = TokenResponse(
+                status: 404,
+                body: Array(#"{"error":"not_found","message":"metrics are only kept in FastCGI mode"}"#.utf8),
+                outcome: .rejected(code: "not_found"))
         }
-        let bytes = response.cgiBytes()
-        return writeAll(bytes, to: 1) ? 0 : 1
+        let written = writeAll(response.cgiBytes(), to: 1)
+        ResponderLogging.logRequest(
+            logger, response: response, endpoint: endpoint, microseconds: monotonicMicroseconds() - started)
+        return written ? 0 : 1
     }
 
     private static func environment(_ name: String) -> String? {
@@ -73,10 +85,4 @@ public enum CGIResponder {
         }
         return true
     }
-}
-
-/// A lookup that always fails with the error that kept the store from opening.
-private struct UnavailableStore: TokenLookup {
-    let error: StoreError
-    func token(forKey key: String) throws(StoreError) -> String? { throw error }
 }

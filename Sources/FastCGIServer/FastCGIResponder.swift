@@ -1,5 +1,6 @@
 import CFastCGI
 import Glibc
+import Logging
 import Synchronization
 import TokenCore
 import TokenStore
@@ -18,6 +19,9 @@ import TokenStore
 /// of a blocking pool (one wake-up per request), and any number of idle connections cost no
 /// thread.
 ///
+/// SIGHUP makes every worker reopen its store connection before its next request (after a
+/// store file was replaced, e.g. restored from a backup), without dropping requests.
+///
 /// Shutdown (SIGTERM or SIGINT): the socket file is removed so new connections fail fast, the
 /// listening socket leaves the epoll set, requests in flight finish, connections are closed
 /// after their current request, and `run()` returns once the workers have been idle for 100 ms.
@@ -25,18 +29,23 @@ public final class FastCGIResponder: @unchecked Sendable {
     // @unchecked: every stored property is immutable after init except `stopping` (atomic).
     let configuration: ServerConfiguration
     let handler: TokenHandler
-    let log: ServerLog
+    let logger: Logger
+    let metrics = ResponderMetrics()
     let listenFD: Int32
     let epollFD: Int32
     /// Path to unlink on shutdown when this process created the socket.
     let ownedSocketPath: String?
     let stopping = Atomic<Bool>(false)
+    /// Bumped by SIGHUP; a worker whose reader is older reopens it.
+    let storeGeneration = Atomic<Int>(0)
+    /// Set once in `run()` before the workers start.
+    nonisolated(unsafe) var minter: TokenMinter?
 
     /// Takes ownership of `listenFD` (already listening). Throws if epoll cannot be set up.
     public init(configuration: ServerConfiguration, listenFD: Int32, ownedSocketPath: String?) throws(ListeningSocket.Failure) {
         self.configuration = configuration
         self.handler = TokenHandler(configuration: configuration.handler)
-        self.log = ServerLog(level: configuration.logLevel)
+        self.logger = ResponderLogging.makeLogger(level: configuration.logLevel)
         self.listenFD = listenFD
         self.ownedSocketPath = ownedSocketPath
         let flags = fcntl(listenFD, F_GETFL)
@@ -55,21 +64,29 @@ public final class FastCGIResponder: @unchecked Sendable {
     public func run() throws(StoreError) {
         FCGX_Init()
         ShutdownSignals.blockInCurrentThread()
+        minter = try configuration.makeMinter()
         var readers: [TokenStoreReader] = []
         for _ in 0..<max(1, configuration.threads) {
-            readers.append(try TokenStoreReader(path: configuration.storePath))
+            readers.append(try configuration.openReader(minter: minter, logger: logger))
         }
-        log.log(
-            .info,
-            "serving FastCGI with \(readers.count) workers, store \(configuration.storePath)")
+        logger.info(
+            "serving FastCGI",
+            metadata: [
+                "workers": "\(readers.count)", "store": "\(configuration.storePath)",
+                "unknown": "\(configuration.handler.unknownNumbers.rawValue)",
+                "key_required": "\(configuration.handler.sharedKey != nil)",
+            ])
         var threads: [pthread_t] = []
         for reader in readers {
             let worker = Worker(server: self, reader: reader)
             threads.append(spawnThread { worker.run() })
         }
         let signals = spawnThread { [self] in
-            let signal = ShutdownSignals.waitForStop()
-            log.log(.info, "received \(ShutdownSignals.name(signal)), finishing requests in flight")
+            let signal = ShutdownSignals.waitForStop {
+                storeGeneration.add(1, ordering: .releasing)
+                logger.info("received SIGHUP, reopening the store")
+            }
+            logger.info("received \(ShutdownSignals.name(signal)), finishing requests in flight")
             beginShutdown()
         }
         for thread in threads { pthread_join(thread, nil) }
@@ -77,7 +94,7 @@ public final class FastCGIResponder: @unchecked Sendable {
         pthread_join(signals, nil)
         close(listenFD)
         close(epollFD)
-        log.log(.info, "stopped")
+        logger.info("stopped")
     }
 
     /// Stops taking new connections; workers drain and exit.
@@ -101,7 +118,8 @@ public final class FastCGIResponder: @unchecked Sendable {
 final class Worker: @unchecked Sendable {
     // @unchecked: used by exactly one thread after it is handed over at spawn.
     let server: FastCGIResponder
-    var reader: TokenStoreReader
+    var reader: TokenStoreReader?
+    var readerGeneration = 0
     var request = FCGX_Request()
     var body: [UInt8]
     let bodyLimit: Int
@@ -122,7 +140,7 @@ final class Worker: @unchecked Sendable {
             let ready = epoll_wait(server.epollFD, &event, 1, stopping ? 100 : 1000)
             if ready < 0 {
                 if errno == EINTR { continue }
-                server.log.log(.error, "epoll_wait: \(ListeningSocket.errorString())")
+                server.logger.critical("epoll_wait failed", metadata: ["cause": "\(ListeningSocket.errorString())"])
                 return
             }
             if ready == 0 {
@@ -145,7 +163,7 @@ final class Worker: @unchecked Sendable {
         if !server.stopping.load(ordering: .relaxed) { server.arm(server.listenFD, add: false) }
         guard fd >= 0 else {
             if errno == EMFILE || errno == ENFILE {
-                server.log.log(.error, "accept: \(ListeningSocket.errorString()); raise LimitNOFILE")
+                server.logger.error("accept failed; raise LimitNOFILE", metadata: ["cause": "\(ListeningSocket.errorString())"])
                 usleep(10_000)
             }
             return
@@ -164,27 +182,35 @@ final class Worker: @unchecked Sendable {
     /// Reads one request from `fd`, answers it, and re-arms the connection if it is kept.
     private func serve(_ fd: Int32, registered: Bool) {
         guard token_fcgx_accept_on(&request, fd) >= 0 else { return }  // closed by the peer
+        let started = monotonicMicroseconds()
         let envp = request.envp
         func param(_ name: String) -> String? {
             FCGX_GetParam(name, envp).map { String(cString: $0) }
         }
+        let endpoint = Endpoint(parameter: param("TOKEN_ENDPOINT"))
         let contentLength = param("CONTENT_LENGTH").flatMap { Int($0) }
         let complete = readBody(declaredLength: contentLength)
-        let input = TokenRequest(
-            method: param("REQUEST_METHOD") ?? "",
-            contentType: param("CONTENT_TYPE"),
-            contentLength: contentLength,
-            body: body,
-            queryString: param("QUERY_STRING") ?? "")
-        let response = server.handler.respond(to: input, lookup: &reader)
+        let response: TokenResponse
+        switch endpoint {
+        case .token:
+            let input = TokenRequest(
+                method: param("REQUEST_METHOD") ?? "",
+                contentType: param("CONTENT_TYPE"),
+                contentLength: contentLength,
+                body: body,
+                queryString: param("QUERY_STRING") ?? "",
+                receivedAt: Int64(time(nil)))
+            response = withReader { server.handler.respond(to: input, lookup: &$0) }
+        case .health:
+            response = withReader { server.handler.health(lookup: &$0) }
+        case .metrics:
+            response = server.metrics.render(rowCount: try? reader?.rowCount())
+        }
         let bytes = response.cgiBytes()
         bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) {
                 _ = FCGX_PutStr($0.baseAddress, Int32($0.count), request.out)
             }
-        }
-        if case .failed(let cause) = response.outcome {
-            server.log.log(.error, "500 \(RequestError.storeUnavailable(cause: cause).code): \(cause)")
         }
         if !complete || server.stopping.load(ordering: .relaxed) {
             token_fcgx_close_after_finish(&request)
@@ -194,6 +220,28 @@ final class Worker: @unchecked Sendable {
         if kept >= 0 && !server.arm(kept, add: !registered) {
             close(kept)
         }
+        let elapsed = monotonicMicroseconds() - started
+        if endpoint != .metrics { server.metrics.record(response, microseconds: elapsed) }
+        ResponderLogging.logRequest(server.logger, response: response, endpoint: endpoint, microseconds: elapsed)
+    }
+
+    /// Runs `body` with this worker's store reader, reopening it first after a SIGHUP or after
+    /// it could not be opened; if the store cannot be opened, answers as the handler does for
+    /// an unreadable store (client mistakes still get their own status).
+    private func withReader(_ body: (inout StoreLookup) -> TokenResponse) -> TokenResponse {
+        let generation = server.storeGeneration.load(ordering: .acquiring)
+        if reader == nil || generation != readerGeneration {
+            readerGeneration = generation
+            reader = nil
+            do {
+                reader = try server.configuration.openReader(minter: server.minter, logger: server.logger)
+            } catch {
+                var unavailable = StoreLookup.unavailable(error)
+                return body(&unavailable)
+            }
+        }
+        var lookup = StoreLookup.open(reader!)
+        return body(&lookup)
     }
 
     /// Reads the body into `body`, at most `bodyLimit + 1` bytes; true if stdin was read to its
@@ -212,4 +260,31 @@ final class Worker: @unchecked Sendable {
             return false
         }
     }
+}
+
+/// The worker's store as the handler sees it: an open reader, or the error that kept it closed.
+enum StoreLookup: TokenLookup {
+    case open(TokenStoreReader)
+    case unavailable(StoreError)
+
+    mutating func token(forKey key: String) throws -> String? {
+        switch self {
+        case .open(let reader): try reader.token(forKey: key)
+        case .unavailable(let error): throw error
+        }
+    }
+
+    mutating func mintToken(forKey key: String) throws -> String {
+        switch self {
+        case .open(let reader): try reader.mintToken(forKey: key)
+        case .unavailable(let error): throw error
+        }
+    }
+}
+
+/// Microseconds on the monotonic clock, for request latency.
+func monotonicMicroseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
 }

@@ -1,5 +1,7 @@
 import Glibc
+import Logging
 import TokenCore
+import TokenStore
 
 /// Everything `token-responder` needs to run; the executable fills it from flags and the
 /// environment, tests build it directly.
@@ -17,8 +19,11 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int
     /// How requests are answered.
     public var handler: HandlerConfiguration
-    /// Lowest level written to stderr.
-    public var logLevel: LogLevel
+    /// Lowest level written to stderr (`info` logs one line per request).
+    public var logLevel: Logger.Level
+    /// File holding the secret that minted tokens are derived with (`--mint-key-file`);
+    /// required when `handler.unknownNumbers` is `.mint`.
+    public var mintKeyFile: String?
     /// Longest a worker waits on a stalled connection (reading a request, writing an answer)
     /// before giving up on it, in seconds.
     public var ioTimeoutSeconds: Int
@@ -32,7 +37,7 @@ public struct ServerConfiguration: Sendable {
     public init(
         storePath: String, socketPath: String? = nil, socketMode: mode_t = 0o660,
         threads: Int = ServerConfiguration.defaultThreads, handler: HandlerConfiguration = HandlerConfiguration(),
-        logLevel: LogLevel = .info, ioTimeoutSeconds: Int = 5
+        logLevel: Logger.Level = .info, ioTimeoutSeconds: Int = 5, mintKeyFile: String? = nil
     ) {
         self.storePath = storePath
         self.socketPath = socketPath
@@ -41,5 +46,40 @@ public struct ServerConfiguration: Sendable {
         self.handler = handler
         self.logLevel = logLevel
         self.ioTimeoutSeconds = ioTimeoutSeconds
+        self.mintKeyFile = mintKeyFile
+    }
+}
+
+extension ServerConfiguration {
+    /// Opens a store reader set up as configured (minting included), reporting failures to
+    /// record a minted token through `logger`.
+    func openReader(minter: TokenMinter?, logger: Logger) throws(StoreError) -> TokenStoreReader {
+        let minting = minter.map { minter in
+            TokenStoreReader.Minting(minter: minter) { error in
+                logger.error("minted token not recorded (the reply still carries it)", metadata: ["cause": "\(error)"])
+            }
+        }
+        return try TokenStoreReader(path: storePath, minting: minting)
+    }
+
+    /// The minter, if minting is configured; throws if its key file cannot be read.
+    func makeMinter() throws(StoreError) -> TokenMinter? {
+        guard handler.unknownNumbers == .mint else { return nil }
+        guard let mintKeyFile else {
+            throw StoreError(.cannotOpen, "--unknown mint needs --mint-key-file (or TOKEN_MINT_KEY_FILE)")
+        }
+        let secret: String
+        do {
+            secret = try SecretFile.read(mintKeyFile)
+        } catch {
+            throw StoreError(.cannotOpen, error.description)
+        }
+        guard secret.utf8.count >= TokenMinter.minimumKeyBytes else {
+            throw StoreError(
+                .cannotOpen,
+                "mint key file \(mintKeyFile) holds \(secret.utf8.count) bytes; use at least \(TokenMinter.minimumKeyBytes) (e.g. head -c 32 /dev/urandom | base64 > FILE)"
+            )
+        }
+        return TokenMinter(keyBytes: Array(secret.utf8))
     }
 }

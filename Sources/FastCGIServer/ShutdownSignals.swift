@@ -26,13 +26,16 @@ enum ShutdownSignals {
     }
 
     /// Waits until SIGTERM or SIGINT arrives (SIGUSR1 too: it is the internal wake-up), and
-    /// returns it. SIGHUP is accepted and ignored for now: the store is read live anyway.
-    static func waitForStop() -> Int32 {
+    /// returns it; calls `onHangup` for each SIGHUP meanwhile.
+    static func waitForStop(onHangup: () -> Void) -> Int32 {
         var set = handled
         while true {
             var received: Int32 = 0
             guard sigwait(&set, &received) == 0 else { continue }
-            if received == SIGHUP { continue }
+            if received == SIGHUP {
+                onHangup()
+                continue
+            }
             return received
         }
     }

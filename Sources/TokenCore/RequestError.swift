@@ -3,6 +3,12 @@
 ///
 /// Messages never contain the phone number or anything else the client sent.
 public enum RequestError: Error, Sendable, Equatable {
+    /// The `key` query parameter is missing or wrong (403).
+    case forbidden
+    /// A time window is configured and the body has no `timestamp` (400).
+    case missingTimestamp
+    /// `timestamp` is further from the server's clock than the configured window (403).
+    case timestampOutOfWindow(maxSkew: Int64)
     /// Any method but POST (405).
     case methodNotAllowed
     /// Content-Type missing or not `application/json` (415).
@@ -27,6 +33,8 @@ public enum RequestError: Error, Sendable, Equatable {
     /// HTTP status code.
     public var status: Int {
         switch self {
+        case .forbidden, .timestampOutOfWindow: 403
+        case .missingTimestamp: 400
         case .methodNotAllowed: 405
         case .unsupportedMediaType: 415
         case .bodyTooLarge: 413
@@ -40,6 +48,9 @@ public enum RequestError: Error, Sendable, Equatable {
     /// Stable machine-readable code, sent as `error` in the body.
     public var code: String {
         switch self {
+        case .forbidden: "forbidden"
+        case .missingTimestamp: "missing_timestamp"
+        case .timestampOutOfWindow: "timestamp_out_of_window"
         case .methodNotAllowed: "method_not_allowed"
         case .unsupportedMediaType: "unsupported_media_type"
         case .bodyTooLarge: "body_too_large"
@@ -56,6 +67,10 @@ public enum RequestError: Error, Sendable, Equatable {
     /// Human-readable explanation, sent as `message` in the body.
     public var message: String {
         switch self {
+        case .forbidden: "missing or wrong key parameter in the URL"
+        case .missingTimestamp: "JSON object has no \"timestamp\" field, which this endpoint requires"
+        case .timestampOutOfWindow(let maxSkew):
+            "\"timestamp\" is more than \(maxSkew) seconds away from the server's clock"
         case .methodNotAllowed: "only POST is supported"
         case .unsupportedMediaType: "Content-Type must be application/json"
         case .bodyTooLarge(let limit): "request body is larger than \(limit) bytes"

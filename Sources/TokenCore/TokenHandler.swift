@@ -1,8 +1,10 @@
 /// Answers Udesk's customer_token query: a pure function from a request (and a token lookup)
 /// to a response. Imports neither libfcgi nor SQLite, so every rule is unit-tested with values.
 ///
-/// Checks run in this order, and the first failure is the answer: method (405), Content-Type
-/// (415), body size (413), empty body (400), JSON (400), number (422), lookup (404 or 200).
+/// Checks run in this order, and the first failure is the answer: shared key (403), method
+/// (405), Content-Type (415), body size (413), empty body (400), JSON (400), timestamp window
+/// (400/403, when configured), number (422), lookup (404, or 200 with an empty or minted token,
+/// as configured).
 public struct TokenHandler: Sendable {
     /// The rules this handler applies.
     public var configuration: HandlerConfiguration
@@ -14,28 +16,44 @@ public struct TokenHandler: Sendable {
 
     /// Answers `request`, looking the number up with `lookup`.
     public func respond<Lookup: TokenLookup>(to request: TokenRequest, lookup: inout Lookup) -> TokenResponse {
+        var masked: String?
         do throws(RequestError) {
             let key = try canonicalKey(for: request)
-            let token: String?
-            do {
-                token = try lookup.token(forKey: key)
-            } catch {
-                throw .storeUnavailable(cause: "\(error)")
-            }
-            if let token {
-                return Self.success(token: token, outcome: .found)
+            masked = MaskedNumber.mask(key: key, countryCode: configuration.normaliser.defaultCountryCode)
+            if let token = try find(key, in: &lookup) {
+                return Self.success(token: token, outcome: .found, maskedNumber: masked)
             }
             switch configuration.unknownNumbers {
             case .notFound: throw .unknownNumber
-            case .empty: return Self.success(token: "", outcome: .unknown)
+            case .empty: return Self.success(token: "", outcome: .unknown, maskedNumber: masked)
+            case .mint:
+                do {
+                    let token = try lookup.mintToken(forKey: key)
+                    return Self.success(token: token, outcome: .minted, maskedNumber: masked)
+                } catch {
+                    throw .storeUnavailable(cause: "\(error)")
+                }
             }
         } catch {
-            return error.response
+            var response = error.response
+            response.maskedNumber = masked
+            return response
+        }
+    }
+
+    private func find<Lookup: TokenLookup>(_ key: String, in lookup: inout Lookup) throws(RequestError) -> String? {
+        do {
+            return try lookup.token(forKey: key)
+        } catch {
+            throw .storeUnavailable(cause: "\(error)")
         }
     }
 
     /// Validates `request` and returns the canonical key of the number it asks about.
     public func canonicalKey(for request: TokenRequest) throws(RequestError) -> String {
+        if let sharedKey = configuration.sharedKey, !sharedKey.isCarried(by: request.queryString) {
+            throw .forbidden
+        }
         guard request.method == "POST" else { throw .methodNotAllowed }
         guard let contentType = request.contentType, Self.isJSON(contentType: contentType) else {
             throw .unsupportedMediaType
@@ -45,6 +63,13 @@ public struct TokenHandler: Sendable {
         if request.body.count > limit { throw .bodyTooLarge(limit: limit) }
         if request.body.isEmpty { throw .emptyBody }
         let query = try configuration.decoder.decode(request.body)
+        if let maxSkew = configuration.maxSkewSeconds {
+            guard let sent = query.timestamp else { throw .missingTimestamp }
+            // Udesk sends seconds; accept milliseconds too rather than reject a whole integration.
+            let seconds = sent > 100_000_000_000 ? sent / 1000 : sent
+            let (skew, overflow) = request.receivedAt.subtractingReportingOverflow(seconds)
+            guard !overflow, skew.magnitude <= maxSkew.magnitude else { throw .timestampOutOfWindow(maxSkew: maxSkew) }
+        }
         do {
             return try configuration.normaliser.normalise(query.number).key
         } catch {
@@ -52,14 +77,28 @@ public struct TokenHandler: Sendable {
         }
     }
 
+    /// Whether the store opens and answers a lookup: the health check behind the health
+    /// location. 200 `{"status":"ok"}` or 503 `{"status":"unavailable"}` (cause in `outcome`).
+    public func health<Lookup: TokenLookup>(lookup: inout Lookup) -> TokenResponse {
+        do {
+            _ = try lookup.token(forKey: "+0")
+            return TokenResponse(status: 200, body: Array(#"{"status":"ok"}"#.utf8), outcome: .found)
+        } catch {
+            return TokenResponse(
+                status: 503, body: Array(#"{"status":"unavailable"}"#.utf8), outcome: .failed(cause: "\(error)"))
+        }
+    }
+
     /// The 200 answer `{"customer_token":"…"}`.
-    public static func success(token: String, outcome: TokenResponse.Outcome) -> TokenResponse {
+    public static func success(token: String, outcome: TokenResponse.Outcome, maskedNumber: String? = nil)
+        -> TokenResponse
+    {
         var body: [UInt8] = []
         body.reserveCapacity(22 + token.utf8.count)
         body.append(contentsOf: #"{"customer_token":"#.utf8)
         JSONText.appendString(token, to: &body)
         body.append(UInt8(ascii: "}"))
-        return TokenResponse(status: 200, body: body, outcome: outcome)
+        return TokenResponse(status: 200, body: body, outcome: outcome, maskedNumber: maskedNumber)
     }
 
     /// True when the media type is `application/json` (case-insensitive), whatever its

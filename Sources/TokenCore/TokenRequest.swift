@@ -14,16 +14,19 @@ public struct TokenRequest: Sendable {
     public var body: [UInt8]
     /// `QUERY_STRING` without the leading `?` (empty when there is none).
     public var queryString: String
+    /// When the request arrived, in UNIX seconds (for the optional timestamp window).
+    public var receivedAt: Int64
 
     /// Creates a request from its parts.
     public init(
         method: String, contentType: String?, contentLength: Int?, body: [UInt8],
-        queryString: String = ""
+        queryString: String = "", receivedAt: Int64 = 0
     ) {
         self.method = method
         self.contentType = contentType
         self.contentLength = contentLength
         self.body = body
         self.queryString = queryString
+        self.receivedAt = receivedAt
     }
 }

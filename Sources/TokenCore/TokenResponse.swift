@@ -9,11 +9,17 @@ public struct TokenResponse: Sendable, Equatable {
     public var body: [UInt8]
     /// Why this answer was given; adapters log it, it is never sent to the client.
     public var outcome: Outcome
+    /// The number asked about, masked for the log (`138****5678`); nil if none was decoded.
+    public var maskedNumber: String?
+    /// The body's media type: JSON for every answer to Udesk, text for metrics.
+    public var contentType = "application/json; charset=utf-8"
 
     /// What a request came to, for logs and metrics.
     public enum Outcome: Sendable, Equatable {
         /// The number is in the store.
         case found
+        /// The number was unknown and a token was minted for it.
+        case minted
         /// A valid number the store does not know.
         case unknown
         /// The client's request was wrong; the error code is in the body too.
@@ -23,16 +29,29 @@ public struct TokenResponse: Sendable, Equatable {
     }
 
     /// Creates a response.
-    public init(status: Int, body: [UInt8], outcome: Outcome) {
+    public init(status: Int, body: [UInt8], outcome: Outcome, maskedNumber: String? = nil) {
         self.status = status
         self.body = body
         self.outcome = outcome
+        self.maskedNumber = maskedNumber
+    }
+
+    /// A short name of the outcome for logs and metrics: `found`, `minted`, `unknown`, the
+    /// error code of a rejected request, or `failed`.
+    public var outcomeName: String {
+        switch outcome {
+        case .found: "found"
+        case .minted: "minted"
+        case .unknown: "unknown"
+        case .rejected(let code): code
+        case .failed: "failed"
+        }
     }
 
     /// The headers sent with the body, in order.
     public var headers: [(name: String, value: String)] {
         var fields: [(name: String, value: String)] = [
-            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Type", contentType),
             ("Content-Length", String(body.count)),
             ("Cache-Control", "no-store"),
             ("X-Content-Type-Options", "nosniff"),

@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 import TokenCore
 
 /// Read-only lookups in the token store, for one thread.
@@ -10,9 +11,27 @@ import TokenCore
 public final class TokenStoreReader: TokenLookup {
     private let connection: SQLiteConnection
     private let lookup: SQLiteStatement
+    private let minting: Minting?
+    private var recorder: MintedTokenRecorder?
 
-    /// Opens the store at `path` read-only and prepares the lookup.
-    public init(path: String) throws(StoreError) {
+    /// How unknown numbers get tokens, when the responder mints them.
+    public struct Minting: Sendable {
+        /// Derives the tokens.
+        public var minter: TokenMinter
+        /// Told when a minted token could not be recorded (the reply still carries it).
+        public var onRecordFailure: @Sendable (StoreError) -> Void
+
+        /// Creates a minting setup.
+        public init(minter: TokenMinter, onRecordFailure: @escaping @Sendable (StoreError) -> Void) {
+            self.minter = minter
+            self.onRecordFailure = onRecordFailure
+        }
+    }
+
+    /// Opens the store at `path` read-only and prepares the lookup; with `minting`, unknown
+    /// numbers get derived tokens that are recorded through a separate read-write connection.
+    public init(path: String, minting: Minting? = nil) throws(StoreError) {
+        self.minting = minting
         connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY)
         sqlite3_busy_timeout(connection.handle, 200)
         do throws(StoreError) {
@@ -22,6 +41,25 @@ public final class TokenStoreReader: TokenLookup {
         } catch {
             throw StoreError(error.kind == .sqlite ? .cannotOpen : error.kind, error.message)
         }
+    }
+
+    /// A derived token for `key`, recorded in the store if possible (see `MintedTokenRecorder`).
+    public func mintToken(forKey key: String) throws -> String {
+        guard let minting else { throw MintingUnavailable() }
+        let token = minting.minter.token(forKey: key)
+        do throws(StoreError) {
+            if recorder == nil { recorder = try MintedTokenRecorder(path: connection.path) }
+            return try recorder!.record(key: key, token: token, now: Int64(time(nil)))
+        } catch {
+            recorder = nil  // reopen next time: the failure may have been a closed file
+            minting.onRecordFailure(error)
+            return token
+        }
+    }
+
+    /// Number of rows in the store (a full count: for metrics scrapes, not per request).
+    public func rowCount() throws(StoreError) -> Int {
+        Int(try connection.integer("SELECT count(*) FROM tokens") ?? 0)
     }
 
     /// The token for canonical key `key`, or nil.

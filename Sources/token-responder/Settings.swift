@@ -1,6 +1,7 @@
 import ArgumentParser
 import FastCGIServer
 import Glibc
+import Logging
 import TokenCore
 
 /// Flag values merged with their environment fallbacks into a `ServerConfiguration`.
@@ -14,6 +15,9 @@ struct Settings {
     var maxBody: Int?
     var countryCode: Int?
     var logLevel: String?
+    var keyFile: String?
+    var maxSkew: Int?
+    var mintKeyFile: String?
 
     func configuration() throws(ValidationError) -> ServerConfiguration {
         guard let storePath = store ?? env("TOKEN_STORE"), !storePath.isEmpty else {
@@ -54,10 +58,31 @@ struct Settings {
             configuration.threads = value
         }
         if let text = logLevel ?? env("TOKEN_LOG_LEVEL") {
-            guard let level = LogLevel(name: text) else {
-                throw ValidationError("--log-level / TOKEN_LOG_LEVEL must be debug, info, warning or error, got '\(text)'")
+            guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--log-level / TOKEN_LOG_LEVEL must be one of \(names), got '\(text)'")
             }
             configuration.logLevel = level
+        }
+        if let path = keyFile ?? env("TOKEN_KEY_FILE") {
+            do {
+                configuration.handler.sharedKey = SharedKey(try SecretFile.read(path))
+            } catch {
+                throw ValidationError(error.description)
+            }
+            if SecretFile.isWorldReadable(path) {
+                ResponderLogging.makeLogger(level: .warning).warning("key file \(path) is readable by every user; chmod 0640 it")
+            }
+        }
+        if let text = maxSkew.map(String.init) ?? env("TOKEN_MAX_SKEW") {
+            guard let value = Int64(text), value > 0 else {
+                throw ValidationError("--max-skew / TOKEN_MAX_SKEW must be a number of seconds above 0, got '\(text)'")
+            }
+            configuration.handler.maxSkewSeconds = value
+        }
+        configuration.mintKeyFile = mintKeyFile ?? env("TOKEN_MINT_KEY_FILE")
+        if configuration.handler.unknownNumbers == .mint && configuration.mintKeyFile == nil {
+            throw ValidationError("--unknown mint needs --mint-key-file PATH (or TOKEN_MINT_KEY_FILE)")
         }
         return configuration
     }

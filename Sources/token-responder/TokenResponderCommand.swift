@@ -38,7 +38,7 @@ struct TokenResponderCommand: ParsableCommand {
     @Option(name: .long, help: "Worker threads; idle kept-alive connections do not occupy one. (env: TOKEN_THREADS, default: 2 per core, at least 4)")
     var threads: Int?
 
-    @Option(name: .long, help: "Answer for a valid but unknown number: not-found (404 JSON error) or empty (200 with an empty customer_token). (env: TOKEN_UNKNOWN, default: not-found)")
+    @Option(name: .long, help: "Answer for a valid but unknown number: not-found (404 JSON error), empty (200 with an empty customer_token) or mint (200 with a token derived from the number and recorded in the store; Udesk then creates a customer for it). (env: TOKEN_UNKNOWN, default: not-found)")
     var unknown: String?
 
     @Option(name: .long, help: "Largest request body accepted, in bytes; larger gets 413. (env: TOKEN_MAX_BODY, default: 4096)")
@@ -47,14 +47,24 @@ struct TokenResponderCommand: ParsableCommand {
     @Option(name: .long, help: "Country calling code of numbers written without one. (env: TOKEN_COUNTRY_CODE, default: 86)")
     var countryCode: Int?
 
-    @Option(name: .long, help: "debug, info, warning or error. (env: TOKEN_LOG_LEVEL, default: info)")
+    @Option(name: .long, help: "trace, debug, info (one line per request), notice, warning, error or critical. (env: TOKEN_LOG_LEVEL, default: info)")
     var logLevel: String?
+
+    @Option(name: .long, help: "File holding a shared secret; requests must then carry it as ?key=SECRET in the URL, else 403. (env: TOKEN_KEY_FILE)")
+    var keyFile: String?
+
+    @Option(name: .long, help: "Reject requests whose timestamp is more than this many seconds from the server's clock (403), against replays. (env: TOKEN_MAX_SKEW)")
+    var maxSkew: Int?
+
+    @Option(name: .long, help: "File holding the secret minted tokens are derived from; needed by --unknown mint. (env: TOKEN_MINT_KEY_FILE)")
+    var mintKeyFile: String?
 
     /// Flags merged with their environment fallbacks.
     var settings: Settings {
         Settings(
             store: store, socket: socket, socketMode: socketMode, threads: threads, unknown: unknown,
-            maxBody: maxBody, countryCode: countryCode, logLevel: logLevel)
+            maxBody: maxBody, countryCode: countryCode, logLevel: logLevel, keyFile: keyFile, maxSkew: maxSkew,
+            mintKeyFile: mintKeyFile)
     }
 
     func validate() throws {
@@ -83,10 +93,10 @@ struct TokenResponderCommand: ParsableCommand {
             try server.run()
         } catch let error as StoreError {
             if let path = configuration.socketPath { unlink(path) }
-            ServerLog(level: .error).log(.error, error.message)
+            ResponderLogging.makeLogger(level: .error).critical("\(error.message)")
             throw ExitCode(66)
         } catch {
-            ServerLog(level: .error).log(.error, "\(error)")
+            ResponderLogging.makeLogger(level: .error).critical("\(error)")
             throw ExitCode(71)
         }
     }
@@ -99,7 +109,7 @@ struct TokenResponderCommand: ParsableCommand {
             do {
                 configuration = try Settings().configuration()
             } catch {
-                ServerLog(level: .error).log(.error, "\(error)")
+                ResponderLogging.makeLogger(level: .error).critical("\(error)")
                 let failure = RequestError.storeUnavailable(cause: "\(error)").response
                 _ = failure.cgiBytes().withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
                 Glibc.exit(0)
