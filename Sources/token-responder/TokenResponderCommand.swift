@@ -116,7 +116,7 @@ struct TokenResponderCommand: ParsableCommand {
             }
             Glibc.exit(CGIResponder.run(configuration: configuration))
         }
-        var command = parseOrExit()
+        let command = parseOrExit()
         do {
             try command.run()
         } catch {
