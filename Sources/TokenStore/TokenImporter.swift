@@ -48,9 +48,15 @@ public struct TokenImporter {
         public var skipInvalid = false
         /// Where the rows came from, recorded in the store's metadata.
         public var source = "-"
+        /// Called with the number of records read so far, every ``TokenImporter/progressInterval``
+        /// records (not at all for shorter files), on the importing thread; nil for none.
+        public var progress: (@Sendable (Int) -> Void)?
         /// Creates default options: merge, commit, fail on any invalid row.
         public init() {}
     }
+
+    /// How many records pass between two calls of ``Options/progress``.
+    public static let progressInterval = 1 << 16
 
     /// Largest accepted token, in bytes.
     public static let maxTokenBytes = 255
@@ -121,12 +127,15 @@ public struct TokenImporter {
         let earlier = try store.connection.prepare("SELECT token, seen_line FROM tokens WHERE number = ?1")
         var columns: (number: Int, token: Int) = (0, 1)
         var first = true
+        var records = 0
         while true {
             let line = reader.line
             let fields: [[UInt8]]
             do {
                 guard let next = try reader.next() else { break }
                 fields = next
+                records += 1
+                if records & (Self.progressInterval - 1) == 0, let progress = options.progress { progress(records) }
             } catch {
                 report.problems.append(ImportProblem(line: error.line, reason: error.reason))
                 break

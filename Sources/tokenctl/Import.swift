@@ -18,10 +18,18 @@ extension TokenCtl {
                 --skip-invalid is given. The responder keeps answering during the import and sees the \
                 new rows once it commits.
 
+                With --json, standard output is one JSON object instead of the summary line, with \
+                the counts added, updated, unchanged, removed and skipped, the booleans committed \
+                and dry_run, and problems: a list of {"line": N, "reason": "..."}. Problems are then \
+                not repeated on standard error; the exit status is the same.
+
+                On a terminal, standard error shows how many rows have been read, every 65536 rows.
+
                 Examples:
                   tokenctl --store tokens.db import customers.csv
                   tokenctl --store tokens.db import --replace --dry-run customers.csv
                   crm-export | tokenctl --store tokens.db import -
+                  tokenctl --store tokens.db import --json customers.csv | jq .added
                 """)
 
         @OptionGroup var options: StoreOptions
@@ -34,6 +42,9 @@ extension TokenCtl {
 
         @Flag(help: "Leave invalid rows out (and list them) instead of refusing the import.")
         var skipInvalid = false
+
+        @Flag(help: "Print the summary as one JSON object (problems included) on standard output.")
+        var json = false
 
         @Argument(help: "CSV or TSV file, or - for standard input.")
         var file: String
@@ -50,9 +61,23 @@ extension TokenCtl {
                 throw ValidationError("cannot read \(file): \(String(cString: strerror(errno)))")
             }
             defer { if fd != 0 { close(fd) } }
+            let progress = ImportProgress.forTerminal()
+            if let progress { importOptions.progress = { progress.update($0) } }
             let store = try TokenStoreWriter(path: path)
             let importer = TokenImporter(normaliser: try options.normaliser(), options: importOptions)
-            let report = try importer.run(fd: fd, into: store)
+            let report: ImportReport
+            do {
+                report = try importer.run(fd: fd, into: store)
+                progress?.finish()
+            } catch {
+                progress?.finish()
+                throw error
+            }
+            if json {
+                print(Self.json(report, dryRun: dryRun))
+                if !report.problems.isEmpty && !skipInvalid { throw ExitCode(1) }
+                return
+            }
             for problem in report.problems {
                 printError("\(file): \(problem)")
             }
@@ -63,6 +88,27 @@ extension TokenCtl {
             if !report.problems.isEmpty && !skipInvalid {
                 throw ExitCode(1)
             }
+        }
+
+        /// The `--json` summary.
+        static func json(_ report: ImportReport, dryRun: Bool) -> String {
+            var object = JSONObjectWriter()
+            object.add("added", report.added)
+            object.add("updated", report.updated)
+            object.add("unchanged", report.unchanged)
+            object.add("removed", report.removed)
+            object.add("skipped", report.skipped)
+            object.add("committed", report.committed)
+            object.add("dry_run", dryRun)
+            object.add(
+                "problems",
+                objects: report.problems.map { problem in
+                    var entry = JSONObjectWriter()
+                    entry.add("line", problem.line)
+                    entry.add("reason", problem.reason)
+                    return entry
+                })
+            return object.text
         }
     }
 }

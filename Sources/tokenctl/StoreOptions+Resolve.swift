@@ -21,4 +21,14 @@ extension StoreOptions {
         guard (1...999).contains(code) else { throw ValidationError("--country-code must be a calling code like 86") }
         return PhoneNumberNormaliser(defaultCountryCode: code)
     }
+
+    /// The canonical key for `number` under ``normaliser()``, or a usage error that does not
+    /// repeat the number.
+    func key(for number: String) throws -> String {
+        do {
+            return try normaliser().normalise(number).key
+        } catch let error as InvalidPhoneNumber {
+            throw ValidationError("not a phone number: \(error.message)")
+        }
+    }
 }

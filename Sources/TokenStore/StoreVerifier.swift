@@ -1,0 +1,131 @@
+import CSQLite
+import TokenCore
+
+/// One thing `tokenctl verify` found wrong with a store.
+public struct StoreProblem: Sendable, Equatable, CustomStringConvertible {
+    /// What part of the store is wrong.
+    public enum Kind: String, Sendable, Equatable {
+        /// SQLite's `PRAGMA integrity_check` reported damage (or could not read the file).
+        case integrity
+        /// The schema version is not the one this binary writes.
+        case schema
+        /// A row's key is not what the current normaliser makes of it: the responder can never
+        /// find that row.
+        case key
+        /// A row's token breaks the import rules (empty, too long, control characters, not UTF-8).
+        case token
+    }
+
+    /// What part of the store is wrong.
+    public var kind: Kind
+    /// The row's key, for ``Kind/key`` and ``Kind/token`` problems.
+    public var key: String?
+    /// What is wrong, without the token.
+    public var reason: String
+
+    /// Creates a problem.
+    public init(kind: Kind, key: String? = nil, reason: String) {
+        self.kind = kind
+        self.key = key
+        self.reason = reason
+    }
+
+    /// The key with its middle digits masked (`+86138******00`), so a report can be mailed or
+    /// logged without carrying a full phone number.
+    public var maskedKey: String? {
+        guard let key else { return nil }
+        let scalars = Array(key.unicodeScalars)
+        let shown = scalars.count >= 8 ? 6 : min(3, scalars.count)
+        let tail = scalars.count >= 8 ? 2 : 0
+        var out = String.UnicodeScalarView()
+        for (i, s) in scalars.enumerated() {
+            out.append(i < shown || i >= scalars.count - tail ? s : "*")
+        }
+        return String(out)
+    }
+
+    /// `kind: reason` or `key +86138******00: reason` (masked).
+    public var description: String { line(showingKey: false) }
+
+    /// The report line, with the key in full if `showingKey`.
+    public func line(showingKey: Bool) -> String {
+        if let masked = maskedKey {
+            return "\(kind.rawValue) \(showingKey ? key ?? masked : masked): \(reason)"
+        }
+        return "\(kind.rawValue): \(reason)"
+    }
+}
+
+/// Checks a store the way the responder and the importer rely on it: SQLite's integrity check,
+/// the schema version, every key canonical under the current normaliser (`normalise(key).key ==
+/// key`), every token within the import rules. Reads one snapshot, changes nothing.
+public struct StoreVerifier {
+    let normaliser: PhoneNumberNormaliser
+
+    /// Creates a verifier that checks keys against `normaliser`.
+    public init(normaliser: PhoneNumberNormaliser) {
+        self.normaliser = normaliser
+    }
+
+    /// Most integrity-check messages reported; SQLite stops there too.
+    static let integrityLimit = 100
+
+    /// Calls `report` for every problem found, in the order found; returns how many there were.
+    /// Throws only if the store cannot be read at all.
+    @discardableResult
+    public func run(_ store: TokenStoreInspector, report: (StoreProblem) -> Void) throws(StoreError) -> Int {
+        var found = 0
+        func note(_ problem: StoreProblem) {
+            found += 1
+            report(problem)
+        }
+        let connection = store.connection
+        try connection.execute("BEGIN")
+        defer { try? connection.execute("COMMIT") }
+
+        do throws(StoreError) {
+            let check = try connection.prepare("PRAGMA integrity_check(\(Self.integrityLimit))", persistent: false)
+            defer { check.reset() }
+            while try check.step() {
+                let message = check.text(0) ?? ""
+                if message != "ok" { note(StoreProblem(kind: .integrity, reason: message)) }
+            }
+        } catch {
+            note(StoreProblem(kind: .integrity, reason: error.message))
+            return found
+        }
+
+        let version = try store.schemaVersion()
+        guard version == StoreSchema.currentVersion else {
+            note(
+                StoreProblem(
+                    kind: .schema,
+                    reason: version == 0
+                        ? "not a token store (schema version 0)"
+                        : "schema version \(version), this binary knows \(StoreSchema.currentVersion)"))
+            return found  // the tables cannot be trusted to have the columns read below
+        }
+
+        let rows = try connection.prepare("SELECT number, token FROM tokens", persistent: false)
+        defer { rows.reset() }
+        while try rows.step() {
+            let key = rows.text(0) ?? ""
+            do {
+                let canonical = try normaliser.normalise(key).key
+                if canonical != key {
+                    note(StoreProblem(kind: .key, key: key, reason: "not canonical: the responder looks this number up under another key"))
+                }
+            } catch {
+                note(StoreProblem(kind: .key, key: key, reason: "not a valid number: \(error.message)"))
+            }
+            var token: [UInt8] = []
+            if let bytes = sqlite3_column_text(rows.handle, 1) {
+                token = Array(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(rows.handle, 1))))
+            }
+            if let reason = TokenImporter.tokenProblem(token) {
+                note(StoreProblem(kind: .token, key: key, reason: reason))
+            }
+        }
+        return found
+    }
+}

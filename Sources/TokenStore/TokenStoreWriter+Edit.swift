@@ -1,0 +1,59 @@
+import Glibc
+
+/// What ``TokenStoreWriter/put(key:token:now:)`` did.
+public enum PutOutcome: String, Sendable, Equatable {
+    /// The number was new to the store.
+    case added
+    /// The number had another token, or a minted one (now replaced by the given token).
+    case updated
+    /// The number already had this token (not minted): nothing was written.
+    case unchanged
+}
+
+extension TokenStoreWriter {
+    /// Stores `token` for canonical key `key`, in one transaction (waiting for another writer up
+    /// to ``busyTimeoutMilliseconds``).
+    ///
+    /// Like an import row: the token is validated by the import's rules first (the caller
+    /// normalises the number), a minted row becomes an ordinary one, and `updated_at` changes only
+    /// when the token does. The import bookkeeping columns are left alone.
+    public func put(key: String, token: String, now: Int64 = Int64(time(nil))) throws(StoreError) -> PutOutcome {
+        if let problem = TokenImporter.problem(withToken: token) {
+            throw StoreError(.sqlite, "\(path): refused to store an invalid token (\(problem))")
+        }
+        return try transaction { () throws(StoreError) -> PutOutcome in
+            let current = try connection.prepare("SELECT token, minted FROM tokens WHERE number = ?1", persistent: false)
+            try current.bind(key, at: 1)
+            guard try current.step() else {
+                current.reset()
+                let insert = try connection.prepare(
+                    "INSERT INTO tokens(number, token, minted, updated_at) VALUES(?1, ?2, 0, ?3)", persistent: false)
+                try insert.bind(key, at: 1)
+                try insert.bind(token, at: 2)
+                try insert.bind(now, at: 3)
+                _ = try insert.step()
+                return .added
+            }
+            let same = current.text(0) == token && current.int64(1) == 0
+            current.reset()
+            if same { return .unchanged }
+            let update = try connection.prepare(
+                "UPDATE tokens SET token = ?2, minted = 0, updated_at = ?3 WHERE number = ?1", persistent: false)
+            try update.bind(key, at: 1)
+            try update.bind(token, at: 2)
+            try update.bind(now, at: 3)
+            _ = try update.step()
+            return .updated
+        }
+    }
+
+    /// Deletes the row for canonical key `key`; false if there was none.
+    public func delete(key: String) throws(StoreError) -> Bool {
+        try transaction { () throws(StoreError) -> Bool in
+            let statement = try connection.prepare("DELETE FROM tokens WHERE number = ?1", persistent: false)
+            try statement.bind(key, at: 1)
+            _ = try statement.step()
+            return connection.changes > 0
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Glibc
+import TokenStore
+
+extension TokenCtl {
+    /// `tokenctl delete NUMBER`.
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete the token stored for a number (exit 1 if there is none).",
+            discussion: """
+                The number is normalised first, as for get. Prints `deleted`; if the store has no \
+                token for the number, says so on standard error and exits 1. The responder answers \
+                as for an unknown number from its next request on.
+
+                Examples:
+                  tokenctl --store tokens.db delete 13800138000
+                  tokenctl --store tokens.db delete '+86 138-0013-8000' || echo 'was not there'
+                """)
+
+        @OptionGroup var options: StoreOptions
+
+        @Argument(help: "The phone number.")
+        var number: String
+
+        func run() throws {
+            let key = try options.key(for: number)
+            let path = try options.storePath()
+            // Opening the writer would create an empty store; deleting from nothing is an error.
+            guard access(path, F_OK) == 0 else {
+                throw StoreError(.cannotOpen, "cannot open token store \(path): \(String(cString: strerror(errno)))")
+            }
+            let store = try TokenStoreWriter(path: path)
+            guard try store.delete(key: key) else {
+                printError("no token stored for that number")
+                throw ExitCode(1)
+            }
+            print("deleted")
+        }
+    }
+}
