@@ -19,6 +19,8 @@ let package = Package(
         // C at the edge: libfcgi and SQLite, each behind a tiny system-library target.
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // libcurl (OpenSSL backend) for `tokenctl probe`: setopt/getinfo wrappers only.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Pure request handling: no libfcgi, no SQLite, no Foundation.
         .target(name: "TokenCore"),
@@ -26,6 +28,8 @@ let package = Package(
         .target(
             name: "TokenStore",
             dependencies: ["TokenCore", "CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
+        // `tokenctl probe`: Udesk's request over libcurl, and the pure judgement of the answers.
+        .target(name: "TokenProbe", dependencies: ["TokenCore", "CCurl"]),
         // libfcgi adapter: socket, worker pool, CGI mode, signals.
         .target(
             name: "FastCGIServer",
@@ -45,13 +49,14 @@ let package = Package(
         .executableTarget(
             name: "tokenctl",
             dependencies: [
-                "TokenStore", "TokenCore",
+                "TokenStore", "TokenCore", "TokenProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "TokenCoreTests", dependencies: ["TokenCore"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenCore"]),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "CFastCGI"]),
+        .testTarget(name: "TokenProbeTests", dependencies: ["TokenProbe"]),
     ],
     swiftLanguageModes: [.v6]
 )

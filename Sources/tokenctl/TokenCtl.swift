@@ -13,8 +13,11 @@ struct TokenCtl: ParsableCommand {
             Examples:
               tokenctl --store /var/lib/udesk-token/tokens.db import customers.csv
               tokenctl --store /var/lib/udesk-token/tokens.db get 13800138000
+              tokenctl --store /var/lib/udesk-token/tokens.db put 13800138000 cust-0001
+              tokenctl --store /var/lib/udesk-token/tokens.db export tokens.csv
+              TOKEN_STORE=/var/lib/udesk-token/tokens.db tokenctl verify
             """,
-        subcommands: [Import.self, Get.self])
+        subcommands: [Import.self, Export.self, Get.self, Put.self, Delete.self, Stats.self, Verify.self, Backup.self, Probe.self])
 
     /// Declared here too so `tokenctl --store PATH <subcommand>` works: subcommands declaring
     /// the same option group inherit what was given before the subcommand name.
