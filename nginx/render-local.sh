@@ -7,12 +7,18 @@
 #   nginx/render-local.sh --out DIR --socket PATH --cert PATH --key PATH \
 #       [--https-listen 127.0.0.1:8443] [--http-listen 127.0.0.1:8080] \
 #       [--server-name localhost] [--daemon off|on] [--fastcgi-params /etc/nginx/fastcgi_params]
+#       [--udesk-allow "ADDR[ ADDR...]"]
 #
 # Result (DIR is made absolute):
-#   DIR/nginx.conf                          main file: pid, logs and temp dirs inside DIR
-#   DIR/fastcgi_params                      copy of Debian's /etc/nginx/fastcgi_params
-#   DIR/conf.d/udesk-token-upstream.conf    shipped file, socket path substituted
-#   DIR/snippets/udesk-token-location.conf  shipped file, access log path substituted
+#   DIR/nginx.conf                           main file: pid, logs and temp dirs inside DIR
+#   DIR/fastcgi_params                       copy of Debian's /etc/nginx/fastcgi_params
+#   DIR/conf.d/udesk-token-upstream.conf     shipped file, socket path substituted
+#   DIR/snippets/udesk-token-location.conf   shipped file, access log path substituted
+#   DIR/snippets/udesk-token-headers.conf    shipped file, unchanged
+#   DIR/snippets/udesk-token-allowlist.conf  shipped file: unchanged (inactive), or with
+#                                            --udesk-allow activated as its header says: the
+#                                            placeholder "allow" lines replaced by one
+#                                            "allow ADDR;" per address, "deny all;" uncommented
 #   DIR/sites-enabled/udesk-token-https.conf shipped file, listen/cert/name substituted
 # i.e. the Debian /etc/nginx layout, so the shipped relative includes work unchanged.
 # Run it with:  nginx -p DIR -c DIR/nginx.conf   (check with: nginx -t -p DIR -c DIR/nginx.conf)
@@ -25,8 +31,9 @@ http_listen=127.0.0.1:8080
 server_name=localhost
 daemon=off
 fastcgi_params=/etc/nginx/fastcgi_params
+udesk_allow=
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || usage
     case $1 in
@@ -39,6 +46,7 @@ while [ $# -gt 0 ]; do
         --server-name) server_name=$2 ;;
         --daemon) daemon=$2 ;;
         --fastcgi-params) fastcgi_params=$2 ;;
+        --udesk-allow) udesk_allow=$2 ;;
         *) usage ;;
     esac
     shift 2
@@ -66,6 +74,27 @@ sed -e "s|/run/token-responder/token-responder\.sock|$(esc "$socket")|g" \
     "$here/udesk-token-upstream.conf" >"$out/conf.d/udesk-token-upstream.conf"
 sed -e "s|/var/log/nginx/udesk-token\.access\.log|$(esc "$out/logs/udesk-token.access.log")|g" \
     "$here/udesk-token-location.conf" >"$out/snippets/udesk-token-location.conf"
+cp "$here/udesk-token-headers.conf" "$out/snippets/udesk-token-headers.conf"
+if [ -z "$udesk_allow" ]; then
+    cp "$here/udesk-token-allowlist.conf" "$out/snippets/udesk-token-allowlist.conf"
+else
+    # What an operator does by hand: the first placeholder line becomes the real "allow" lines,
+    # the other placeholders go, and "deny all;" is uncommented (it stays last).
+    for a in $udesk_allow; do
+        case $a in *[!0-9a-fA-F.:/]*) echo "render-local.sh: bad --udesk-allow address: $a" >&2; exit 2 ;; esac
+    done
+    awk -v addrs="$udesk_allow" '
+        /^#allow 203\.0\.113\.10;/ {
+            n = split(addrs, a, " ")
+            for (i = 1; i <= n; i++) print "allow " a[i] ";"
+            print "# (placeholders replaced by render-local.sh --udesk-allow)"
+            next
+        }
+        /^#allow / { next }
+        /^#deny all;/ { print "deny all;"; next }
+        { print }
+    ' "$here/udesk-token-allowlist.conf" >"$out/snippets/udesk-token-allowlist.conf"
+fi
 sed -e '/listen \[::\]:/d' \
     -e "s|listen 443 ssl|listen $(esc "$https_listen") ssl|" \
     -e "s|listen 80;|listen $(esc "$http_listen");|" \
@@ -110,6 +139,13 @@ EOF
 # Fail loudly if a literal the shipped files promise has been renamed.
 grep -q "unix:$socket" "$out/conf.d/udesk-token-upstream.conf" || { echo "render-local.sh: socket literal not found" >&2; exit 1; }
 grep -q "access_log $out/logs/udesk-token.access.log" "$out/snippets/udesk-token-location.conf" || { echo "render-local.sh: access log literal not found" >&2; exit 1; }
+if [ -n "$udesk_allow" ]; then
+    for a in $udesk_allow; do
+        grep -qx "allow $a;" "$out/snippets/udesk-token-allowlist.conf" || { echo "render-local.sh: allow-list placeholder not found" >&2; exit 1; }
+    done
+    grep -qx "deny all;" "$out/snippets/udesk-token-allowlist.conf" || { echo "render-local.sh: allow-list \"#deny all;\" not found" >&2; exit 1; }
+    [ "$(grep -v '^[[:space:]]*#' "$out/snippets/udesk-token-allowlist.conf" | grep -v '^[[:space:]]*$' | tail -n 1)" = "deny all;" ] || { echo "render-local.sh: \"deny all;\" is not the last rule" >&2; exit 1; }
+fi
 grep -q "ssl_certificate *$cert;" "$out/sites-enabled/udesk-token-https.conf" || { echo "render-local.sh: certificate literal not found" >&2; exit 1; }
 grep -q "listen $https_listen ssl" "$out/sites-enabled/udesk-token-https.conf" || { echo "render-local.sh: https listen literal not found" >&2; exit 1; }
 grep -q "listen $http_listen;" "$out/sites-enabled/udesk-token-https.conf" || { echo "render-local.sh: http listen literal not found" >&2; exit 1; }

@@ -15,11 +15,27 @@ ERRORS = {
     "invalid_number": (422, "invalid_number"),
     "unknown_number": (404, "unknown_number"),
     "store_unavailable": (500, "store_unavailable"),
+    "forbidden": (403, "forbidden"),                    # --key-file: missing or wrong ?key=
+    "missing_timestamp": (400, "missing_timestamp"),    # --max-skew: no "timestamp"
+    "timestamp_out_of_window": (403, "timestamp_out_of_window"),  # --max-skew exceeded
     # Answered by nginx itself (nginx/udesk-token-location.conf), not by token-responder:
     "nginx_body_too_large": (413, "body_too_large"),   # body beyond client_max_body_size 16k
     "nginx_backend_unavailable": (502, "backend_unavailable"),
     "nginx_backend_timeout": (504, "backend_timeout"),     # fastcgi_read_timeout 2s
     "nginx_not_found": (404, "not_found"),             # any other path on the HTTPS server
+    "nginx_forbidden": (403, "forbidden"),             # address not allowed (allow-list, metrics)
+}
+
+# The message of nginx's own 403 (@udesk_forbidden), which tells it from the responder's.
+NGINX_FORBIDDEN_MESSAGE = "client address not allowed"
+
+# Security headers nginx adds to every HTTPS answer (nginx/udesk-token-headers.conf); each
+# must appear exactly once.
+SECURITY_HEADERS = {
+    "strict-transport-security": "max-age=31536000",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
 }
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"

@@ -167,10 +167,13 @@ class ResponderExited(AssertionError):
 
 
 class Nginx:
-    """A real nginx running the shipped nginx/ files, rendered by nginx/render-local.sh."""
+    """A real nginx running the shipped nginx/ files, rendered by nginx/render-local.sh.
+    udesk_allow: addresses to activate nginx/udesk-token-allowlist.conf with (render-local.sh
+    --udesk-allow), as an operator would; None keeps the shipped, inactive file."""
 
-    def __init__(self, prefix, socket_path, cert, key):
+    def __init__(self, prefix, socket_path, cert, key, udesk_allow=None):
         self.prefix = Path(prefix)
+        self.udesk_allow = udesk_allow
         self.socket_path = Path(socket_path)
         self.cert = Path(cert)
         self.key = Path(key)
@@ -189,7 +192,8 @@ class Nginx:
             ["sh", str(RENDER_SCRIPT), "--out", str(self.prefix), "--socket", str(self.socket_path),
              "--cert", str(self.cert), "--key", str(self.key),
              "--https-listen", f"127.0.0.1:{self.https_port}", "--http-listen", f"127.0.0.1:{self.http_port}",
-             "--server-name", "localhost", "--daemon", "off"],
+             "--server-name", "localhost", "--daemon", "off",
+             *(["--udesk-allow", " ".join(self.udesk_allow)] if self.udesk_allow else [])],
             capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
         assert cp.returncode == 0, f"render-local.sh failed: {cp.stderr.decode()}"
         return self
@@ -227,9 +231,11 @@ class Nginx:
 
     # -- clients --------------------------------------------------------------------------
 
-    def https_connection(self, timeout: float = 5.0) -> http.client.HTTPSConnection:
+    def https_connection(self, timeout: float = 5.0, source_address=None) -> http.client.HTTPSConnection:
+        """source_address=("127.0.0.2", 0) makes the request come from another loopback address."""
         ctx = ssl.create_default_context(cafile=str(self.cert))
-        return http.client.HTTPSConnection("127.0.0.1", self.https_port, context=ctx, timeout=timeout)
+        return http.client.HTTPSConnection("127.0.0.1", self.https_port, context=ctx, timeout=timeout,
+                                           source_address=source_address)
 
     def http_connection(self, timeout: float = 5.0) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
