@@ -150,10 +150,20 @@ final class Worker: @unchecked Sendable {
             let fd = event.data.fd
             if fd == server.listenFD {
                 acceptConnection()
+            } else if event.events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 && Self.nothingToRead(fd) {
+                // nginx closed an idle kept connection (its keepalive cache was full): close
+                // ours directly, without libfcgi's reader set-up and lingering shutdown.
+                close(fd)
             } else {
                 serve(fd, registered: true)
             }
         }
+    }
+
+    /// True when no request bytes are waiting on `fd`.
+    private static func nothingToRead(_ fd: Int32) -> Bool {
+        var pending: Int32 = 0
+        return ioctl(fd, UInt(FIONREAD), &pending) == 0 && pending == 0
     }
 
     /// Accepts one connection, re-arms the listening socket for the other workers, and serves

@@ -8,25 +8,27 @@ import TokenCore
 public enum ResponderLogging {
     /// A logger writing `level` and above to stderr.
     public static func makeLogger(level: Logger.Level) -> Logger {
-        var logger = Logger(label: "token-responder") { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "token-responder") { LineLogHandler(label: $0) }
         logger.logLevel = level
         return logger
     }
 
     /// Logs one answered request; a server-side failure's cause goes in at `error` level.
+    /// The line is built as one string (no metadata dictionary, no floating point): this runs
+    /// once per request and showed up at ~6% of the responder's CPU when built from metadata.
     static func logRequest(_ logger: Logger, response: TokenResponse, endpoint: Endpoint, microseconds: Int64) {
-        var metadata: Logger.Metadata = [
-            "status": "\(response.status)",
-            "outcome": "\(response.outcomeName)",
-            "latency_ms": "\(Double(microseconds) / 1000)",
-        ]
-        if endpoint != .token { metadata["endpoint"] = "\(endpoint.rawValue)" }
-        if let masked = response.maskedNumber { metadata["number"] = "\(masked)" }
-        if case .failed(let cause) = response.outcome {
-            metadata["cause"] = "\(cause)"
-            logger.error("request failed", metadata: metadata)
+        let failed: String?
+        if case .failed(let cause) = response.outcome { failed = cause } else { failed = nil }
+        guard logger.logLevel <= (failed == nil ? .info : .error) else { return }
+        var line = "status=\(response.status) outcome=\(response.outcomeName)"
+        if endpoint != .token { line += " endpoint=\(endpoint.rawValue)" }
+        if let masked = response.maskedNumber { line += " number=\(masked)" }
+        let fraction = microseconds % 1000
+        line += " latency_ms=\(microseconds / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)"
+        if let failed {
+            logger.error("\(line) cause=\"\(failed)\" request failed")
         } else {
-            logger.info("request", metadata: metadata)
+            logger.info("\(line) request")
         }
     }
 }
