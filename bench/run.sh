@@ -33,6 +33,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
   -addext subjectAltName=IP:127.0.0.1 -keyout "$run/key.pem" -out "$run/cert.pem" 2>/dev/null
 nginx/render-local.sh --out "$run/nginx" --socket "$run/token.sock" --cert "$run/cert.pem" --key "$run/key.pem" \
   --https-listen 127.0.0.1:18443 --http-listen 127.0.0.1:18081 >/dev/null
+# The rendered file is sized for demos and tests; a client and an upstream connection per wrk
+# connection need more than its 512.
+sed -i 's/worker_connections [0-9]*;/worker_connections 8192;/' "$run/nginx/nginx.conf"
 # The benchmark measures the service, not the log disk: one info line per request goes to a file.
 "$bin/token-responder" --store "$DATA/store.db" --socket "$run/token.sock" ${THREADS:+--threads "$THREADS"} \
   2>"$run/responder.log" &
@@ -61,3 +64,4 @@ printf "rows=%s conns=%s dur=%ss unknown=%s%% threads=%s\n" "$ROWS" "$CONNS" "$D
 printf "%10s %9s %9s %9s %7s %7s %12s\n" req/s p50 p99 max non2xx sockerr peak-RSS
 printf "%10s %9s %9s %9s %7s %7s %12s\n" "$rps" "$p50" "$p99" "$max" "$non2xx" "$sockerr" "$rss"
 echo "responder answers: $statuses"
+grep -E "Socket errors" <<<"$out" || true
