@@ -1,0 +1,92 @@
+"""The responder keeps answering while `tokenctl import --replace` rewrites the whole store:
+no failed request, and every answer is the number's old token or its new one, never another
+customer's. Several client threads (each its own kept FastCGI connection, as nginx's upstream
+pool) ask for random numbers in a bounded loop for as long as the import runs.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import threading
+import time
+
+from udesk_it import FastCGIConnection, bin_dir, udesk_body
+
+ROWS = 60_000
+CLIENTS = 6
+MAX_SECONDS = 60.0
+
+
+def write_csv(path, tokens):
+    with open(path, "w") as f:
+        f.write("number,customer_token\n")
+        for number, token in tokens.items():
+            f.write(f"{number},{token}\n")
+
+
+def test_answers_are_old_or_new_during_import_replace(tmp_path, start_responder):
+    rng = random.Random(7)
+    numbers = [f"13{rng.randrange(10**9):09d}" for _ in range(ROWS)]
+    numbers = list(dict.fromkeys(numbers))
+    old = {n: f"old-{i}" for i, n in enumerate(numbers)}
+    # The new file drops the last tenth, changes every other token, and adds new numbers.
+    keep = numbers[: len(numbers) * 9 // 10]
+    new = {n: (f"new-{i}" if i % 2 else old[n]) for i, n in enumerate(keep)}
+    added = [f"15{rng.randrange(10**9):09d}" for _ in range(ROWS // 10)]
+    new.update({n: f"added-{i}" for i, n in enumerate(added) if n not in old})
+    store = tmp_path / "live.db"
+    write_csv(tmp_path / "old.csv", old)
+    write_csv(tmp_path / "new.csv", new)
+    env = {"PATH": "/usr/bin:/bin"}
+    subprocess.run([str(bin_dir() / "tokenctl"), "--store", str(store), "import", str(tmp_path / "old.csv")],
+                   check=True, capture_output=True, timeout=MAX_SECONDS, env=env)
+    responder = start_responder(store_path=store)
+
+    asked = numbers + added
+    failures: list[str] = []
+    counts = {"old": 0, "new": 0, "unknown": 0}
+    lock = threading.Lock()
+    importing = threading.Event()
+    importing.set()
+    deadline = time.monotonic() + MAX_SECONDS
+
+    def client(seed: int):
+        local = random.Random(seed)
+        with FastCGIConnection(responder.socket_path, timeout=5) as conn:
+            while importing.is_set() and time.monotonic() < deadline:
+                number = local.choice(asked)
+                answer = conn.request(udesk_body(number))
+                token = answer.json().get("customer_token") if answer.status == 200 else None
+                with lock:
+                    if answer.status == 200 and token in (old.get(number), new.get(number)):
+                        counts["old" if token == old.get(number) and token != new.get(number) else "new"] += 1
+                    elif answer.status == 404 and (number not in old or number not in new):
+                        counts["unknown"] += 1
+                    else:
+                        failures.append(f"{number}: {answer.status} {answer.body[:80]!r}")
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    result = subprocess.run([str(bin_dir() / "tokenctl"), "--store", str(store), "import", "--replace",
+                             str(tmp_path / "new.csv")], capture_output=True, timeout=MAX_SECONDS, env=env)
+    time.sleep(0.3)  # keep asking a moment after the commit
+    importing.clear()
+    for t in threads:
+        t.join(timeout=10)
+    assert result.returncode == 0, result.stderr.decode()
+    assert not failures, f"{len(failures)} wrong answers during the import, e.g. {failures[:5]}"
+    total = sum(counts.values())
+    assert total > 200, f"only {total} requests were answered in {time.monotonic() - started:.1f}s"
+    assert counts["old"] > 0 and counts["new"] > 0, counts  # the load spanned the commit
+    # After the commit the responder answers from the new file only.
+    with FastCGIConnection(responder.socket_path) as conn:
+        for number in rng.sample(asked, 200):
+            answer = conn.request(udesk_body(number))
+            if number in new:
+                assert answer.status == 200 and answer.json()["customer_token"] == new[number], number
+            else:
+                assert answer.status == 404, number
