@@ -33,13 +33,7 @@ public enum CGIResponder {
         let response: TokenResponse
         switch endpoint {
         case .token:
-            let request = TokenRequest(
-                method: environment("REQUEST_METHOD") ?? "",
-                contentType: environment("CONTENT_TYPE"),
-                contentLength: contentLength,
-                body: body,
-                queryString: environment("QUERY_STRING") ?? "",
-                receivedAt: Int64(time(nil)))
+            let request = TokenRequest(cgiVariable: environment, contentLength: contentLength, body: body)
             response = handler.respond(to: request, lookup: &lookup)
         case .health:
             response = handler.health(lookup: &lookup)

@@ -203,13 +203,7 @@ final class Worker: @unchecked Sendable {
         let response: TokenResponse
         switch endpoint {
         case .token:
-            let input = TokenRequest(
-                method: param("REQUEST_METHOD") ?? "",
-                contentType: param("CONTENT_TYPE"),
-                contentLength: contentLength,
-                body: body,
-                queryString: param("QUERY_STRING") ?? "",
-                receivedAt: Int64(time(nil)))
+            let input = TokenRequest(cgiVariable: param, contentLength: contentLength, body: body)
             response = withReader { server.handler.respond(to: input, lookup: &$0) }
         case .health:
             response = withReader { server.handler.health(lookup: &$0) }
