@@ -15,15 +15,17 @@ struct TokenResponderCommand: ParsableCommand {
             the answer is {"customer_token": "..."} from the token store (see tokenctl).
 
             Three ways to run, chosen automatically:
-              --socket PATH          create a Unix socket and serve FastCGI on it (nginx: fastcgi_pass unix:PATH)
-              fd 0 a listening socket  serve FastCGI on it (spawn-fcgi, systemd socket activation)
-              otherwise (CGI)        answer one request from the environment and stdin, then exit;
-                                     configuration then comes only from the environment
+              --socket PATH    create a Unix socket and serve FastCGI on it
+              fd 0 a socket    serve FastCGI on it (spawn-fcgi, systemd socket units)
+              CGI variables    (GATEWAY_INTERFACE set, fd 0 not a socket) plain CGI:
+                               one request from the environment and
+                               stdin, then exit; configuration from the environment
 
             Every option has an environment fallback (shown below), so CGI hosting needs no arguments: \
             set TOKEN_STORE (Apache: SetEnv TOKEN_STORE /srv/udesk/tokens.db).
 
-            Stop with SIGTERM or SIGINT: requests in flight finish, then it exits 0.
+            SIGTERM or SIGINT: requests in flight finish, then it exits 0.
+            SIGHUP: every worker reopens the store before its next request.
             """)
 
     @Option(name: .long, help: "SQLite token store, made with tokenctl. (env: TOKEN_STORE)")
