@@ -29,99 +29,62 @@ extension ProbeReport {
     /// "over_budget":0,"budget":500}|null,"certificate":{"expires":"2027-02-17","days_left":83,
     /// "verification":"system"|"cafile"|"skipped"|"rejected"}|null,"connections":1}`.
     public var json: String {
-        var out: [UInt8] = []
-        func key(_ name: String, first: Bool = false) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            JSONText.appendString(name, to: &out)
-            out.append(UInt8(ascii: ":"))
-        }
-        func string(_ value: String) { JSONText.appendString(ProbeURL.maskingSecrets(in: value), to: &out) }
-        func raw(_ text: String) { out.append(contentsOf: Array(text.utf8)) }
-        func milliseconds(_ microseconds: Int64) {
+        let mask = ProbeURL.maskingSecrets(in:)
+        func milliseconds(_ microseconds: Int64) -> String {
             let tenths = (microseconds + 50) / 100
-            raw("\(tenths / 10).\(tenths % 10)")
+            return "\(tenths / 10).\(tenths % 10)"
         }
-
-        raw("{")
-        key("url", first: true)
-        string(run.url.masked)
-        key("number")
-        string(run.maskedNumber)
-        key("requested")
-        raw(String(run.requestedCount))
-        key("sent")
-        raw(String(run.answers.count))
-        key("answered")
-        raw(String(run.answers.filter { $0.answer != nil }.count))
-        key("accepted")
-        raw(accepted ? "true" : "false")
-        key("verdict")
-        string(verdict)
-        key("checks")
-        raw("[")
-        for (index, check) in checks.enumerated() {
-            if index > 0 { raw(",") }
-            raw("{")
-            key("level", first: true)
-            string(check.level.rawValue)
-            key("check")
-            string(check.name)
-            key("encodings")
-            raw("[")
-            for (i, encoding) in check.encodings.sorted().enumerated() {
-                if i > 0 { raw(",") }
-                string(encoding.rawValue)
-            }
-            raw("]")
-            key("message")
-            string(check.message)
-            raw("}")
-        }
-        raw("]")
-        key("latency_ms")
-        if let latency {
-            raw("{")
-            key("p50", first: true)
-            milliseconds(latency.p50)
-            key("p99")
-            milliseconds(latency.p99)
-            key("max")
-            milliseconds(latency.max)
-            key("first")
-            milliseconds(latency.first)
-            key("over_budget")
-            raw(String(latency.overBudget))
-            key("budget")
-            raw(String(budgetMilliseconds))
-            raw("}")
-        } else {
-            raw("null")
-        }
-        key("certificate")
-        if let certificate = run.certificate {
-            raw("{")
-            key("expires", first: true)
-            if let notAfter = certificate.notAfter { string(CertificateDate.isoDay(notAfter)) } else { raw("null") }
-            key("days_left")
-            if let notAfter = certificate.notAfter {
-                raw(String(CertificateDate.daysLeft(until: notAfter, now: run.startedAt)))
-            } else {
-                raw("null")
-            }
-            key("verification")
-            switch certificate.verification {
-            case .verifiedBySystemStore: string("system")
-            case .verifiedByCAFile: string("cafile")
-            case .skipped: string("skipped")
-            case .rejected: string("rejected")
-            }
-            raw("}")
-        } else {
-            raw("null")
-        }
-        key("connections")
-        raw(String(run.answers.compactMap { $0.answer?.newConnections }.reduce(0, +)))
-        raw("}")
-        return String(decoding: out, as: UTF8.self)
+        var object = JSONObjectWriter()
+        object.add("url", mask(run.url.masked))
+        object.add("number", mask(run.maskedNumber))
+        object.add("requested", run.requestedCount)
+        object.add("sent", run.answers.count)
+        object.add("answered", run.answers.filter { $0.answer != nil }.count)
+        object.add("accepted", accepted)
+        object.add("verdict", mask(verdict))
+        object.add(
+            "checks",
+            objects: checks.map { check in
+                var entry = JSONObjectWriter()
+                entry.add("level", check.level.rawValue)
+                entry.add("check", mask(check.name))
+                entry.add("encodings", strings: check.encodings.sorted().map(\.rawValue))
+                entry.add("message", mask(check.message))
+                return entry
+            })
+        object.add(
+            "latency_ms",
+            object: latency.map { latency in
+                var entry = JSONObjectWriter()
+                entry.add("p50", number: milliseconds(latency.p50))
+                entry.add("p99", number: milliseconds(latency.p99))
+                entry.add("max", number: milliseconds(latency.max))
+                entry.add("first", number: milliseconds(latency.first))
+                entry.add("over_budget", latency.overBudget)
+                entry.add("budget", budgetMilliseconds)
+                return entry
+            })
+        object.add(
+            "certificate",
+            object: run.certificate.map { certificate in
+                var entry = JSONObjectWriter()
+                entry.add("expires", certificate.notAfter.map(CertificateDate.isoDay))
+                if let notAfter = certificate.notAfter {
+                    entry.add("days_left", CertificateDate.daysLeft(until: notAfter, now: run.startedAt))
+                } else {
+                    entry.addNull("days_left")
+                }
+                let verification: String =
+                    switch certificate.verification {
+                    case .verifiedBySystemStore: "system"
+                    case .verifiedByCAFile: "cafile"
+                    case .skipped: "skipped"
+                    case .rejected: "rejected"
+                    }
+                entry.add("verification", verification)
+                return entry
+            })
+        object.add("connections", run.answers.compactMap { $0.answer?.newConnections }.reduce(0, +))
+        return object.text
     }
 }

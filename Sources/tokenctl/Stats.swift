@@ -1,4 +1,5 @@
 import ArgumentParser
+import TokenCore
 import TokenStore
 
 extension TokenCtl {
