@@ -21,7 +21,7 @@ public enum CGIResponder {
         let logger = ResponderLogging.makeLogger(level: configuration.logLevel)
         let limit = configuration.handler.maxBodyBytes
         let contentLength = environment("CONTENT_LENGTH").flatMap { Int($0) }
-        let body = readStdin(max: min(contentLength ?? Int.max, limit + 1))
+        let body = readAll(0, limit: min(contentLength ?? Int.max, limit + 1))
         let handler = TokenHandler(configuration: configuration.handler)
         let endpoint = Endpoint(parameter: environment("TOKEN_ENDPOINT"))
         var lookup: StoreLookup
@@ -52,21 +52,6 @@ public enum CGIResponder {
 
     private static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
-    }
-
-    /// Reads stdin up to `max` bytes (or its end).
-    private static func readStdin(max: Int) -> [UInt8] {
-        var body: [UInt8] = []
-        let chunkSize = 4096
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
-        while body.count < max {
-            let wanted = Swift.min(chunkSize, max - body.count)
-            let got = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, wanted) }
-            if got < 0 && errno == EINTR { continue }
-            if got <= 0 { break }
-            body.append(contentsOf: chunk[0..<got])
-        }
-        return body
     }
 
     private static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {

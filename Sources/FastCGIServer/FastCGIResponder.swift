@@ -38,8 +38,6 @@ public final class FastCGIResponder: @unchecked Sendable {
     let stopping = Atomic<Bool>(false)
     /// Bumped by SIGHUP; a worker whose reader is older reopens it.
     let storeGeneration = Atomic<Int>(0)
-    /// Set once in `run()` before the workers start.
-    nonisolated(unsafe) var minter: TokenMinter?
 
     /// Takes ownership of `listenFD` (already listening). Throws if epoll cannot be set up.
     public init(configuration: ServerConfiguration, listenFD: Int32, ownedSocketPath: String?) throws(ListeningSocket.Failure) {
@@ -64,7 +62,7 @@ public final class FastCGIResponder: @unchecked Sendable {
     public func run() throws(StoreError) {
         FCGX_Init()
         ShutdownSignals.blockInCurrentThread()
-        minter = try configuration.makeMinter()
+        let minter = try configuration.makeMinter()
         var readers: [TokenStoreReader] = []
         for _ in 0..<max(1, configuration.threads) {
             readers.append(try configuration.openReader(minter: minter, logger: logger))
@@ -78,7 +76,7 @@ public final class FastCGIResponder: @unchecked Sendable {
             ])
         var threads: [pthread_t] = []
         for reader in readers {
-            let worker = Worker(server: self, reader: reader)
+            let worker = Worker(server: self, reader: reader, minter: minter)
             threads.append(spawnThread { worker.run() })
         }
         let signals = spawnThread { [self] in
@@ -120,13 +118,16 @@ final class Worker: @unchecked Sendable {
     let server: FastCGIResponder
     var reader: TokenStoreReader?
     var readerGeneration = 0
+    /// Derives tokens for unknown numbers when minting is configured; used when reopening.
+    let minter: TokenMinter?
     var request = FCGX_Request()
     var body: [UInt8]
     let bodyLimit: Int
 
-    init(server: FastCGIResponder, reader: TokenStoreReader) {
+    init(server: FastCGIResponder, reader: TokenStoreReader, minter: TokenMinter?) {
         self.server = server
         self.reader = reader
+        self.minter = minter
         self.bodyLimit = server.configuration.handler.maxBodyBytes
         self.body = []
         body.reserveCapacity(bodyLimit + 1)
@@ -238,7 +239,7 @@ final class Worker: @unchecked Sendable {
             readerGeneration = generation
             reader = nil
             do {
-                reader = try server.configuration.openReader(minter: server.minter, logger: server.logger)
+                reader = try server.configuration.openReader(minter: minter, logger: server.logger)
             } catch {
                 var unavailable = StoreLookup.unavailable(error)
                 return body(&unavailable)

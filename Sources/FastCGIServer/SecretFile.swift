@@ -14,15 +14,7 @@ public enum SecretFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(description: "cannot read key file \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count <= 65536 {
-            let got = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if got < 0 && errno == EINTR { continue }
-            if got <= 0 { break }
-            bytes += chunk[0..<got]
-        }
-        let text = String(decoding: bytes, as: UTF8.self)
+        let text = String(decoding: readAll(fd, limit: 65536), as: UTF8.self)
         let trimmed = text.unicodeScalars.drop(while: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" })
             .reversed().drop(while: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }).reversed()
         guard !trimmed.isEmpty else { throw Failure(description: "key file \(path) is empty") }

@@ -31,12 +31,9 @@ public struct JSONObjectWriter: Sendable {
 
     /// Adds `"name": "value"`, or `"name": null` for nil.
     public mutating func add(_ name: String, _ value: String?) {
+        guard let value else { return addNull(name) }
         key(name)
-        if let value {
-            JSONText.appendString(value, to: &bytes)
-        } else {
-            bytes.append(contentsOf: Array("null".utf8))
-        }
+        JSONText.appendString(value, to: &bytes)
     }
 
     /// Adds `"name": [object, …]`.
