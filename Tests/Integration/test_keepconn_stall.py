@@ -87,3 +87,26 @@ def test_client_closing_idle_kept_connections(start_responder):
     with FastCGIConnection(r.socket_path, timeout=2) as c:
         resp, elapsed = timed_request(c, udesk_body(13800138000), "request after churn")
         assert resp.status == 200 and elapsed < PROMPT
+
+
+def test_a_request_stuck_mid_body_does_not_hold_up_the_others(start_responder):
+    """A worker blocked reading a request whose body never finishes (up to the I/O timeout) must
+    not hold up requests on other connections: another worker takes them, promptly, whether
+    they arrive at once or while the stuck one is still waiting."""
+    from udesk_it import cgi_params
+
+    r = start_responder("--threads", str(THREADS))
+    body = udesk_body(13800138000)
+    with FastCGIConnection(r.socket_path, timeout=10) as stuck:
+        request_id = stuck.begin(cgi_params(body))
+        stuck.send_stdin(request_id, body[:5])  # CONTENT_LENGTH promises more
+        time.sleep(0.05)  # a worker is now blocked reading the rest
+        for i in range(20):
+            with FastCGIConnection(r.socket_path, timeout=2) as other:
+                resp, elapsed = timed_request(other, body, f"request #{i + 1} beside the stuck one")
+            assert resp.status == 200, resp.stdout
+            assert elapsed < PROMPT, f"request #{i + 1} answered after {elapsed * 1000:.0f} ms"
+            time.sleep(0.01)
+        stuck.send_stdin(request_id, body[5:], end=True)
+        assert stuck.read_response(request_id).status == 200
+    assert r.proc.poll() is None, f"responder died:\n{r.log()}"
