@@ -109,6 +109,7 @@ public struct TokenImporter {
                 try store.setMeta("last_import_source", options.source)
                 try connection.execute("COMMIT")
                 report.committed = true
+                store.checkpoint()
             }
             return report
         } catch {

@@ -135,3 +135,48 @@ def test_a_put_is_answered_within_a_quarter_second_under_continuous_load(tmp_pat
     assert not stale, f"{len(stale)} answers asked over 0.25 s after the put still had the old token"
     wait_until(lambda: responder.log_path.read_text().count(" request\n") >= len(answers), timeout=5,
                what=f"{len(answers)} request lines in the log")
+
+
+def test_imports_under_continuous_load_leave_no_write_ahead_log(tmp_path, start_responder):
+    """While the responder answers back to back, some lookup is always on the snapshot before a
+    commit, so SQLite's automatic checkpoint never finishes and the -wal file would grow by
+    every import. tokenctl waits for the readers to move on and empties it after each write."""
+    rng = random.Random(11)
+    numbers = list(dict.fromkeys(f"13{rng.randrange(10**9):09d}" for _ in range(20_000)))
+    store = tmp_path / "wal.db"
+    files = []
+    for round_ in range(3):
+        path = tmp_path / f"round{round_}.csv"
+        write_csv(path, {n: f"r{round_}-{i}" for i, n in enumerate(numbers)})
+        files.append(path)
+    run_tokenctl("import", files[0], store=store)
+    responder = start_responder(store_path=store)
+    stop = threading.Event()
+    answered = [0]
+    deadline = time.monotonic() + MAX_SECONDS
+
+    def client(seed: int):
+        local = random.Random(seed)
+        with FastCGIConnection(responder.socket_path, timeout=5) as conn:
+            while not stop.is_set() and time.monotonic() < deadline:
+                assert conn.request(udesk_body(local.choice(numbers))).status == 200
+                answered[0] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    wal = tmp_path / "wal.db-wal"
+    sizes = []
+    try:
+        for path in files[1:] + files[:1]:
+            time.sleep(0.2)
+            run_tokenctl("import", "--replace", path, store=store)
+            sizes.append(wal.stat().st_size if wal.exists() else 0)
+            run_tokenctl("put", numbers[0], "edited", store=store)
+            sizes.append(wal.stat().st_size if wal.exists() else 0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+    assert answered[0] > 100
+    assert sizes == [0] * len(sizes), f"-wal bytes after each import and put: {sizes}"
