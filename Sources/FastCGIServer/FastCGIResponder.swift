@@ -32,6 +32,8 @@ public final class FastCGIResponder: @unchecked Sendable {
     let configuration: ServerConfiguration
     let handler: TokenHandler
     let logger: Logger
+    /// Writes every log line of the server and its workers, off the request path.
+    let logWriter = LogWriter()
     let metrics = ResponderMetrics()
     let listenFD: Int32
     let epollFD: Int32
@@ -49,7 +51,7 @@ public final class FastCGIResponder: @unchecked Sendable {
     public init(configuration: ServerConfiguration, listenFD: Int32, ownedSocketPath: String?) throws(ListeningSocket.Failure) {
         self.configuration = configuration
         self.handler = TokenHandler(configuration: configuration.handler)
-        self.logger = ResponderLogging.makeLogger(level: configuration.logLevel)
+        self.logger = ResponderLogging.makeLogger(level: configuration.logLevel, writer: logWriter)
         self.listenFD = listenFD
         self.ownedSocketPath = ownedSocketPath
         let flags = fcntl(listenFD, F_GETFL)
@@ -66,6 +68,7 @@ public final class FastCGIResponder: @unchecked Sendable {
     /// Opens one store connection per worker first, so a missing or unreadable store is
     /// reported at start-up rather than on the first call.
     public func run() throws(StoreError) {
+        defer { logWriter.finish() }
         FCGX_Init()
         ShutdownSignals.blockInCurrentThread()
         let minter = try configuration.makeMinter()
@@ -130,7 +133,7 @@ final class Worker: @unchecked Sendable {
     var body: [UInt8]
     let bodyLimit: Int
     /// Request lines wait here while requests keep coming; flushed before waiting for work.
-    let logBuffer = LineBuffer()
+    let logBuffer: LineBuffer
     let logger: Logger
 
     init(server: FastCGIResponder, reader: TokenStoreReader, minter: TokenMinter?) {
@@ -138,7 +141,9 @@ final class Worker: @unchecked Sendable {
         self.reader = reader
         self.minter = minter
         self.bodyLimit = server.configuration.handler.maxBodyBytes
-        self.logger = ResponderLogging.makeLogger(level: server.configuration.logLevel, buffer: logBuffer)
+        self.logBuffer = LineBuffer(writer: server.logWriter)
+        self.logger = ResponderLogging.makeLogger(
+            level: server.configuration.logLevel, writer: server.logWriter, buffer: logBuffer)
         self.body = []
         body.reserveCapacity(bodyLimit + 1)
         FCGX_InitRequest(&request, -1, 0)

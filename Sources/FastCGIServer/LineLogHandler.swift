@@ -9,9 +9,10 @@ import Logging
 /// request (bench: run_anchors.sh, 19.2k vs 22.9k req/s with and without request lines). This
 /// one formats UTC by hand and needs no lock: a single write of a short line is not interleaved.
 ///
-/// With a `LineBuffer` (one per FastCGI worker thread), lines below `warning` collect in the
-/// buffer and go out in one write of at most about 4 KiB, when it fills or when the worker
-/// is about to wait for work; a warning or worse flushes at once.
+/// The FastCGI responder logs through a `LogWriter`, which writes on a thread of its own so that
+/// a stderr that stops taking lines never holds up an answer; each worker also collects its
+/// lines in a `LineBuffer` and hands them over about 3 KiB at a time, or when it is about to
+/// wait for work (a warning or worse at once).
 public struct LineLogHandler: LogHandler {
     /// Extra metadata attached to every line.
     public var metadata: Logger.Metadata = [:]
@@ -19,12 +20,15 @@ public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     private let label: String
     private let fd: Int32
+    private let writer: LogWriter?
     private let buffer: LineBuffer?
 
-    /// Creates a handler writing to `fd` (stderr by default), through `buffer` if given.
-    public init(label: String, fd: Int32 = 2, buffer: LineBuffer? = nil) {
+    /// Creates a handler writing to `fd` (stderr by default) directly, through `writer` if
+    /// given, and collecting lines in `buffer` (which hands them to its writer) if given.
+    public init(label: String, fd: Int32 = 2, writer: LogWriter? = nil, buffer: LineBuffer? = nil) {
         self.label = label
         self.fd = fd
+        self.writer = writer
         self.buffer = buffer
     }
 
@@ -36,17 +40,21 @@ public struct LineLogHandler: LogHandler {
 
     /// Formats and writes one line.
     public func log(event: LogEvent) {
-        var line = Self.timestamp()
+        var line = buffer?.timestamp() ?? Self.timestamp()
         line += " \(event.level.rawValue) \(label):"
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
-        for key in merged.keys.sorted() {
-            line += " \(key)=\(merged[key]!)"
+        if !metadata.isEmpty || event.metadata?.isEmpty == false {
+            var merged = metadata
+            if let extra = event.metadata { merged.merge(extra) { $1 } }
+            for key in merged.keys.sorted() {
+                line += " \(key)=\(merged[key]!)"
+            }
         }
         line += " \(event.message)\n"
         if let buffer {
             buffer.append(line)
             if event.level >= .warning { buffer.flush() }
+        } else if let writer {
+            writer.submit(Array(line.utf8))
         } else {
             var bytes = Array(line.utf8)
             bytes.withUnsafeMutableBytes { _ = write(fd, $0.baseAddress, $0.count) }
@@ -55,7 +63,12 @@ public struct LineLogHandler: LogHandler {
 
     /// Current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
     static func timestamp() -> String {
-        var now = time(nil)
+        timestamp(at: time(nil))
+    }
+
+    /// `seconds` since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+    static func timestamp(at seconds: time_t) -> String {
+        var now = seconds
         var parts = tm()
         gmtime_r(&now, &parts)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
@@ -63,41 +76,48 @@ public struct LineLogHandler: LogHandler {
     }
 }
 
-/// Log lines waiting to be written together; used by one thread only.
+/// Log lines waiting to be handed to a `LogWriter` together; used by one thread only.
 ///
-/// Under load a FastCGI worker answers requests back to back, and a write(2) per request line
-/// was a tenth of its system calls; this turns them into one write per about 4 KiB.
+/// Under load a FastCGI worker answers requests back to back; handing over each request's
+/// line (a lock, and at first a write(2) per request) was a tenth of its system calls.
 public final class LineBuffer: @unchecked Sendable {
     // @unchecked: owned by one worker thread, which alone logs through it and flushes it.
     private var bytes: [UInt8] = []
-    private let fd: Int32
-    /// Buffered bytes after which `append` writes them out.
+    private let writer: LogWriter
+    /// Buffered bytes after which `append` hands them over.
     static let limit = 3 * 1024
+    private var stampSecond: time_t = -1
+    private var stamp = ""
 
-    /// Creates an empty buffer for `fd`.
-    public init(fd: Int32 = 2) {
-        self.fd = fd
+    /// Creates an empty buffer for `writer`.
+    public init(writer: LogWriter) {
+        self.writer = writer
         bytes.reserveCapacity(Self.limit + 1024)
     }
 
-    /// True when nothing waits to be written.
+    /// The current time as `LineLogHandler.timestamp()` gives it, formatted once a second.
+    func timestamp() -> String {
+        let now = time(nil)
+        if now != stampSecond {
+            stamp = LineLogHandler.timestamp(at: now)
+            stampSecond = now
+        }
+        return stamp
+    }
+
+    /// True when nothing waits to be handed over.
     public var isEmpty: Bool { bytes.isEmpty }
 
-    /// Adds one line, writing the buffer out if it is full.
+    /// Adds one line, handing the buffer over if it is full.
     func append(_ line: String) {
         bytes.append(contentsOf: line.utf8)
         if bytes.count >= Self.limit { flush() }
     }
 
-    /// Writes out whatever is buffered (whole lines, in one write where the kernel allows).
+    /// Hands whatever is buffered (whole lines) to the writer.
     public func flush() {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { break }  // nowhere to log to: drop rather than stall
-            offset += written
-        }
+        guard !bytes.isEmpty else { return }
+        writer.submit(bytes)
         bytes.removeAll(keepingCapacity: true)
     }
 }

@@ -3,78 +3,146 @@ import Logging
 import Testing
 @testable import FastCGIServer
 
-@Suite("buffered log lines")
-struct LineBufferTests {
-    /// A pipe whose read end is non-blocking, so "nothing written yet" reads as empty.
-    final class Pipe {
-        let readFD: Int32
-        let writeFD: Int32
-        init() {
-            var fds: [Int32] = [0, 0]
-            pipe(&fds)
-            readFD = fds[0]
-            writeFD = fds[1]
-            _ = fcntl(readFD, F_SETFL, fcntl(readFD, F_GETFL) | O_NONBLOCK)
-        }
-        deinit {
-            close(readFD)
-            close(writeFD)
-        }
-        func drain() -> String {
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { read(readFD, $0.baseAddress, $0.count) }
-                if n <= 0 { break }
-                bytes += chunk[0..<n]
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }
+/// A pipe whose read end is non-blocking, so "nothing written yet" reads as empty.
+final class TestPipe {
+    let readFD: Int32
+    let writeFD: Int32
+    private var received: [UInt8] = []
+
+    init() {
+        var fds: [Int32] = [0, 0]
+        pipe(&fds)
+        readFD = fds[0]
+        writeFD = fds[1]
+        _ = fcntl(readFD, F_SETFL, fcntl(readFD, F_GETFL) | O_NONBLOCK)
     }
 
-    func logger(_ pipe: Pipe, _ buffer: LineBuffer) -> Logger {
-        Logger(label: "token-responder") { LineLogHandler(label: $0, fd: pipe.writeFD, buffer: buffer) }
+    deinit {
+        close(readFD)
+        close(writeFD)
+    }
+
+    /// Everything written so far.
+    func text() -> String {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(readFD, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            received += chunk[0..<n]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    /// Everything written once `done` holds for it, or what came within `seconds`.
+    func text(within seconds: Double = 5, until done: (String) -> Bool) -> String {
+        let deadline = time(nil) + time_t(seconds.rounded(.up))
+        var current = text()
+        while !done(current) && time(nil) <= deadline {
+            usleep(2_000)
+            current = text()
+        }
+        return current
+    }
+}
+
+@Suite("buffered log lines")
+struct LineBufferTests {
+    func logger(_ writer: LogWriter, _ buffer: LineBuffer) -> Logger {
+        Logger(label: "token-responder") { LineLogHandler(label: $0, writer: writer, buffer: buffer) }
     }
 
     @Test("info lines wait for a flush, then come out whole and in order")
     func infoWaitsForFlush() {
-        let pipe = Pipe()
-        let buffer = LineBuffer(fd: pipe.writeFD)
-        let log = logger(pipe, buffer)
+        let pipe = TestPipe()
+        let writer = LogWriter(fd: pipe.writeFD)
+        let buffer = LineBuffer(writer: writer)
+        let log = logger(writer, buffer)
         log.info("status=200 first")
         log.info("status=404 second")
-        #expect(pipe.drain() == "")
+        usleep(20_000)
+        #expect(pipe.text() == "")
         #expect(!buffer.isEmpty)
         buffer.flush()
-        let lines = pipe.drain().split(separator: "\n")
-        #expect(lines.count == 2)
-        #expect(lines[0].hasSuffix("info token-responder: status=200 first"))
-        #expect(lines[1].hasSuffix("info token-responder: status=404 second"))
         #expect(buffer.isEmpty)
+        let lines = pipe.text { $0.hasSuffix("second\n") }.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.hasSuffix("info token-responder: status=200 first") == true)
+        #expect(lines.last?.hasSuffix("info token-responder: status=404 second") == true)
     }
 
-    @Test("a warning writes itself and everything before it at once")
+    @Test("a warning goes out at once, with everything before it")
     func warningFlushes() {
-        let pipe = Pipe()
-        let buffer = LineBuffer(fd: pipe.writeFD)
-        let log = logger(pipe, buffer)
+        let pipe = TestPipe()
+        let writer = LogWriter(fd: pipe.writeFD)
+        let buffer = LineBuffer(writer: writer)
+        let log = logger(writer, buffer)
         log.info("before")
         log.error("store unreadable")
-        let text = pipe.drain()
+        let text = pipe.text { $0.hasSuffix("unreadable\n") }
         #expect(text.contains("info token-responder: before\n"))
         #expect(text.hasSuffix("error token-responder: store unreadable\n"))
         #expect(buffer.isEmpty)
     }
 
-    @Test("a full buffer is written without waiting for a flush")
+    @Test("a full buffer is handed over without waiting for a flush")
     func fullBufferWrites() {
-        let pipe = Pipe()
-        let buffer = LineBuffer(fd: pipe.writeFD)
-        let log = logger(pipe, buffer)
+        let pipe = TestPipe()
+        let writer = LogWriter(fd: pipe.writeFD)
+        let buffer = LineBuffer(writer: writer)
+        let log = logger(writer, buffer)
         let line = String(repeating: "x", count: 100)
         for _ in 0..<(LineBuffer.limit / 100 + 1) { log.info("\(line)") }
-        let written = pipe.drain()
+        let written = pipe.text { $0.utf8.count >= LineBuffer.limit }
         #expect(written.utf8.count >= LineBuffer.limit)
         #expect(written.hasSuffix("\n"))
+    }
+}
+
+@Suite("log writer")
+struct LogWriterTests {
+    @Test("a stderr that takes nothing never blocks the caller; dropped lines are counted")
+    func stuckStderrDrops() {
+        let pipe = TestPipe()
+        // Fill the pipe so the writer thread's next write blocks until the test reads.
+        let filler = [UInt8](repeating: 0x2E, count: 4096)
+        _ = fcntl(pipe.writeFD, F_SETFL, fcntl(pipe.writeFD, F_GETFL) | O_NONBLOCK)
+        var filled = 0
+        while true {
+            let n = filler.withUnsafeBytes { write(pipe.writeFD, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            filled += n
+        }
+        _ = fcntl(pipe.writeFD, F_SETFL, fcntl(pipe.writeFD, F_GETFL) & ~O_NONBLOCK)
+        let writer = LogWriter(fd: pipe.writeFD)
+        let line = Array((String(repeating: "y", count: 99) + "\n").utf8)
+        let count = 2 * LogWriter.capacity / line.count + 5_000  // the writer may hold one queue-full while blocked
+        let started = time(nil)
+        for _ in 0..<count { writer.submit(line) }
+        #expect(time(nil) - started <= 1)
+        var text = pipe.text(within: 10) { $0.contains("log lines dropped") }
+        while true {  // then until the writer has nothing more to say
+            usleep(300_000)
+            let more = pipe.text()
+            if more == text { break }
+            text = more
+        }
+        #expect(text.contains("warning token-responder: "))
+        let dropped: Int? = text.split(separator: "\n").filter { $0.contains("log lines dropped") }
+            .compactMap { $0.split(separator: " ").dropFirst(3).first.flatMap { Int($0) } }
+            .reduce(0, +)
+        // Every line is either written or counted: the queue held what fitted, the rest was dropped.
+        let written = text.split(separator: "\n").filter { $0.contains("yyy") }.count
+        #expect((dropped ?? 0) > 0)
+        #expect(written + (dropped ?? 0) == count)
+        #expect(filled > 0)
+    }
+
+    @Test("finish writes what is queued and returns")
+    func finishDrains() {
+        let pipe = TestPipe()
+        let writer = LogWriter(fd: pipe.writeFD)
+        writer.submit(Array("one\ntwo\n".utf8))
+        writer.finish()
+        #expect(pipe.text() == "one\ntwo\n")
     }
 }
