@@ -2,8 +2,10 @@
 #define TOKEN_CFASTCGI_SHIM_H
 #include <fcgiapp.h>
 #include <stddef.h>
+#include <semaphore.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* accept4 is declared by <sys/socket.h> only under _GNU_SOURCE, which Swift's Glibc module is
    not built with. */
@@ -48,6 +50,22 @@ static inline int token_fcgx_kept_fd(const FCGX_Request *request) {
 /// (used when the request body was not read to its end, and when shutting down).
 static inline void token_fcgx_close_after_finish(FCGX_Request *request) {
     request->keepConnection = 0;
+}
+
+/* sem_clockwait is declared by <semaphore.h> only under _GNU_SOURCE. */
+extern int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec *abstime);
+
+/// Waits until `sem` is posted or `nanoseconds` (< 1 s) pass on the monotonic clock, so a
+/// change of the wall clock cannot stretch the wait. 0 if posted, -1 otherwise (errno set).
+static inline int token_sem_wait_for(sem_t *sem, long nanoseconds) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_nsec += nanoseconds;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return sem_clockwait(sem, CLOCK_MONOTONIC, &deadline);
 }
 
 #endif

@@ -62,6 +62,13 @@ extension ServerConfiguration {
         return try TokenStoreReader(path: storePath, minting: minting)
     }
 
+    /// Opens the store (and reads the mint key, if minting) once and lets go: throws what
+    /// serving would meet at start-up, so that the caller can report it before it listens.
+    public func checkStore() throws(StoreError) {
+        _ = try makeMinter()
+        _ = try TokenStoreReader(path: storePath)
+    }
+
     /// The minter, if minting is configured; throws if its key file cannot be read.
     func makeMinter() throws(StoreError) -> TokenMinter? {
         guard handler.unknownNumbers == .mint else { return nil }

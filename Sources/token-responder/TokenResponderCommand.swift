@@ -75,6 +75,13 @@ struct TokenResponderCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try settings.configuration()
+        do {
+            // Before listening: nothing should be able to connect to a responder about to exit.
+            try configuration.checkStore()
+        } catch {
+            ResponderLogging.makeLogger(level: .error).critical("\(error.message)")
+            throw ExitCode(66)
+        }
         let listenFD: Int32
         if let path = configuration.socketPath {
             do {

@@ -266,7 +266,8 @@ def test_health_503_when_the_store_breaks_after_sighup(ops):
     assert health() == (200, {"status": "ok"})
     assert_token(*ops.post(udesk_body(N))[::2], N_TOKEN)
     assert ops.responder.proc.poll() is None, "SIGHUP must not stop the responder"
-    assert "file is not a database" in ops.responder_log() or "status=503" in ops.responder_log()
+    wait_until(lambda: "file is not a database" in ops.responder_log() or "status=503" in ops.responder_log(),
+               5, what="the broken store in the responder's log")
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,6 +336,7 @@ MINTED = re.compile(r"^mt1_[A-Za-z0-9_-]{22}$")
 
 def test_mint_records_the_token(minting):
     number = UNKNOWN_NUMBER
+    before = minting.responder_log().count(" request")
     assert run_tokenctl("get", number, store=minting.store, check=False).returncode == 1, "not unknown"
     status, _, body = minting.post(udesk_body(number))
     assert status == 200, body
@@ -345,6 +347,8 @@ def test_mint_records_the_token(minting):
     assert run_tokenctl("get", number, store=minting.store).stdout.decode().strip() == token
     # known numbers still get their own tokens
     assert_token(*minting.post(udesk_body(N))[::2], N_TOKEN)
+    wait_until(lambda: minting.responder_log().count(" request") >= before + 4, 5,
+               what="the request lines of the four calls")
     assert token not in minting.responder_log(), "a minted token was logged"
 
 
