@@ -40,16 +40,11 @@ public struct LineLogHandler: LogHandler {
 
     /// Formats and writes one line.
     public func log(event: LogEvent) {
-        var line = buffer?.timestamp() ?? Self.timestamp()
-        line += " \(event.level.rawValue) \(label):"
-        if !metadata.isEmpty || event.metadata?.isEmpty == false {
-            var merged = metadata
-            if let extra = event.metadata { merged.merge(extra) { $1 } }
-            for key in merged.keys.sorted() {
-                line += " \(key)=\(merged[key]!)"
-            }
-        }
-        line += " \(event.message)\n"
+        var merged = metadata
+        if let extra = event.metadata, !extra.isEmpty { merged.merge(extra) { $1 } }
+        let line = Self.line(
+            stamp: buffer?.timestamp() ?? Self.timestamp(), level: event.level, label: label,
+            metadata: merged, message: "\(event.message)")
         if let buffer {
             buffer.append(line)
             if event.level >= .warning { buffer.flush() }
@@ -59,6 +54,19 @@ public struct LineLogHandler: LogHandler {
             var bytes = Array(line.utf8)
             bytes.withUnsafeMutableBytes { _ = write(fd, $0.baseAddress, $0.count) }
         }
+    }
+
+    /// One line as this handler writes it: `STAMP LEVEL LABEL: [key=value ...] MESSAGE`, newline
+    /// included, metadata sorted by key.
+    static func line(stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata = [:], message: String)
+        -> String
+    {
+        var line = "\(stamp) \(level.rawValue) \(label):"
+        for key in metadata.keys.sorted() {
+            line += " \(key)=\(metadata[key]!)"
+        }
+        line += " \(message)\n"
+        return line
     }
 
     /// Current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.

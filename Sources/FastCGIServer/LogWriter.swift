@@ -1,5 +1,6 @@
 import CFastCGI
 import Glibc
+import Logging
 import Synchronization
 
 /// Writes log lines to a file descriptor (stderr) on a thread of its own.
@@ -85,7 +86,10 @@ public final class LogWriter: Sendable {
             writeAll(chunk)
             chunk.removeAll(keepingCapacity: true)
             if dropped > 0 {
-                writeAll(Array("\(LineLogHandler.timestamp()) warning token-responder: \(dropped) log lines dropped: stderr was not taking them\n".utf8))
+                let warning = LineLogHandler.line(
+                    stamp: LineLogHandler.timestamp(), level: .warning, label: ResponderLogging.label,
+                    message: "\(dropped) log lines dropped: stderr was not taking them")
+                writeAll(Array(warning.utf8))
             }
             if stopping {
                 if state.withLock({ $0.pending.isEmpty }) {

@@ -6,10 +6,13 @@ import TokenCore
 /// One `info` line per request: status, outcome, the masked number (`138****5678`) and the
 /// latency. Full numbers, tokens and keys are never logged at any level.
 public enum ResponderLogging {
+    /// The label every line carries.
+    static let label = "token-responder"
+
     /// A logger writing `level` and above to stderr: directly, or through `writer` and then
     /// also collecting lines in `buffer` if given.
     public static func makeLogger(level: Logger.Level, writer: LogWriter? = nil, buffer: LineBuffer? = nil) -> Logger {
-        var logger = Logger(label: "token-responder") { LineLogHandler(label: $0, writer: writer, buffer: buffer) }
+        var logger = Logger(label: label) { LineLogHandler(label: $0, writer: writer, buffer: buffer) }
         logger.logLevel = level
         return logger
     }

@@ -47,16 +47,24 @@ final class TestPipe {
 
 @Suite("buffered log lines")
 struct LineBufferTests {
-    func logger(_ writer: LogWriter, _ buffer: LineBuffer) -> Logger {
-        Logger(label: "token-responder") { LineLogHandler(label: $0, writer: writer, buffer: buffer) }
+    /// A worker's logging set-up, writing into a pipe.
+    struct Setup {
+        let pipe = TestPipe()
+        let buffer: LineBuffer
+        let log: Logger
+
+        init() {
+            let writer = LogWriter(fd: pipe.writeFD)
+            let buffer = LineBuffer(writer: writer)
+            self.buffer = buffer
+            log = Logger(label: "token-responder") { LineLogHandler(label: $0, writer: writer, buffer: buffer) }
+        }
     }
 
     @Test("info lines wait for a flush, then come out whole and in order")
     func infoWaitsForFlush() {
-        let pipe = TestPipe()
-        let writer = LogWriter(fd: pipe.writeFD)
-        let buffer = LineBuffer(writer: writer)
-        let log = logger(writer, buffer)
+        let setup = Setup()
+        let (pipe, buffer, log) = (setup.pipe, setup.buffer, setup.log)
         log.info("status=200 first")
         log.info("status=404 second")
         usleep(20_000)
@@ -72,10 +80,8 @@ struct LineBufferTests {
 
     @Test("a warning goes out at once, with everything before it")
     func warningFlushes() {
-        let pipe = TestPipe()
-        let writer = LogWriter(fd: pipe.writeFD)
-        let buffer = LineBuffer(writer: writer)
-        let log = logger(writer, buffer)
+        let setup = Setup()
+        let (pipe, buffer, log) = (setup.pipe, setup.buffer, setup.log)
         log.info("before")
         log.error("store unreadable")
         let text = pipe.text { $0.hasSuffix("unreadable\n") }
@@ -86,10 +92,8 @@ struct LineBufferTests {
 
     @Test("a full buffer is handed over without waiting for a flush")
     func fullBufferWrites() {
-        let pipe = TestPipe()
-        let writer = LogWriter(fd: pipe.writeFD)
-        let buffer = LineBuffer(writer: writer)
-        let log = logger(writer, buffer)
+        let setup = Setup()
+        let (pipe, log) = (setup.pipe, setup.log)
         let line = String(repeating: "x", count: 100)
         for _ in 0..<(LineBuffer.limit / 100 + 1) { log.info("\(line)") }
         let written = pipe.text { $0.utf8.count >= LineBuffer.limit }
