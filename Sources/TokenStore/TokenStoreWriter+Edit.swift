@@ -24,25 +24,23 @@ extension TokenStoreWriter {
         return try transaction { () throws(StoreError) -> PutOutcome in
             let current = try connection.prepare("SELECT token, minted FROM tokens WHERE number = ?1", persistent: false)
             try current.bind(key, at: 1)
+            /// Runs `sql` with ?1 = key, ?2 = token, ?3 = now.
+            func store(_ sql: String) throws(StoreError) {
+                let statement = try connection.prepare(sql, persistent: false)
+                try statement.bind(key, at: 1)
+                try statement.bind(token, at: 2)
+                try statement.bind(now, at: 3)
+                _ = try statement.step()
+            }
             guard try current.step() else {
                 current.reset()
-                let insert = try connection.prepare(
-                    "INSERT INTO tokens(number, token, minted, updated_at) VALUES(?1, ?2, 0, ?3)", persistent: false)
-                try insert.bind(key, at: 1)
-                try insert.bind(token, at: 2)
-                try insert.bind(now, at: 3)
-                _ = try insert.step()
+                try store("INSERT INTO tokens(number, token, minted, updated_at) VALUES(?1, ?2, 0, ?3)")
                 return .added
             }
             let same = current.text(0) == token && current.int64(1) == 0
             current.reset()
             if same { return .unchanged }
-            let update = try connection.prepare(
-                "UPDATE tokens SET token = ?2, minted = 0, updated_at = ?3 WHERE number = ?1", persistent: false)
-            try update.bind(key, at: 1)
-            try update.bind(token, at: 2)
-            try update.bind(now, at: 3)
-            _ = try update.step()
+            try store("UPDATE tokens SET token = ?2, minted = 0, updated_at = ?3 WHERE number = ?1")
             return .updated
         }
     }
