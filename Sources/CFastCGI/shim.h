@@ -52,6 +52,19 @@ static inline void token_fcgx_close_after_finish(FCGX_Request *request) {
     request->keepConnection = 0;
 }
 
+/* SCHED_BATCH is defined by <sched.h> only under _GNU_SOURCE; its value is Linux ABI. */
+#include <sched.h>
+#ifndef SCHED_BATCH
+#define SCHED_BATCH 3
+#endif
+
+/// Puts the calling thread under SCHED_BATCH: it gets its fair share of CPU as before, but
+/// waking up does not preempt the task running on that CPU. 0 on success, -1 (errno set).
+static inline int token_schedule_batch(void) {
+    struct sched_param parameters = { .sched_priority = 0 };
+    return sched_setscheduler(0, SCHED_BATCH, &parameters);
+}
+
 /* sem_clockwait is declared by <semaphore.h> only under _GNU_SOURCE. */
 extern int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec *abstime);
 

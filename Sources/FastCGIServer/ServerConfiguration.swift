@@ -27,6 +27,17 @@ public struct ServerConfiguration: Sendable {
     /// Longest a worker waits on a stalled connection (reading a request, writing an answer)
     /// before giving up on it, in seconds.
     public var ioTimeoutSeconds: Int
+    /// How the kernel schedules the worker threads (`--scheduling`).
+    public var scheduling: Scheduling = .batch
+
+    /// Scheduling policy of the worker threads.
+    public enum Scheduling: String, CaseIterable, Sendable {
+        /// SCHED_BATCH: a worker woken by a request does not preempt the task running on its
+        /// CPU (nginx, usually), but gets its fair share of CPU as before.
+        case batch
+        /// SCHED_OTHER, the kernel's default.
+        case normal
+    }
 
     /// Default worker count: two per core, at least four.
     public static var defaultThreads: Int {

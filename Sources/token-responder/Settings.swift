@@ -18,6 +18,7 @@ struct Settings {
     var keyFile: String?
     var maxSkew: Int?
     var mintKeyFile: String?
+    var scheduling: String?
 
     func configuration() throws(ValidationError) -> ServerConfiguration {
         guard let storePath = store ?? env("TOKEN_STORE"), !storePath.isEmpty else {
@@ -79,6 +80,13 @@ struct Settings {
                 throw ValidationError("--max-skew / TOKEN_MAX_SKEW must be a number of seconds above 0, got '\(text)'")
             }
             configuration.handler.maxSkewSeconds = value
+        }
+        if let text = scheduling ?? env("TOKEN_SCHEDULING") {
+            guard let policy = ServerConfiguration.Scheduling(rawValue: text) else {
+                let choices = ServerConfiguration.Scheduling.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--scheduling / TOKEN_SCHEDULING must be one of \(choices), got '\(text)'")
+            }
+            configuration.scheduling = policy
         }
         configuration.mintKeyFile = mintKeyFile ?? env("TOKEN_MINT_KEY_FILE")
         if configuration.handler.unknownNumbers == .mint && configuration.mintKeyFile == nil {

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
 from contract import ERRORS, TOKENS
-from udesk_it import FastCGIConnection, Responder, bin_dir, run_tokenctl, udesk_body
+from udesk_it import FastCGIConnection, Responder, bin_dir, run_tokenctl, udesk_body, wait_until
 
 
 def test_tokenctl_get_prints_token_alone(store):
@@ -108,6 +110,7 @@ def test_default_socket_mode_is_0660(start_responder):
 
 @pytest.mark.parametrize("args", [
     ["--threads", "0"], ["--unknown", "maybe"], ["--max-body", "-1"], ["--socket-mode", "999"],
+    ["--scheduling", "fast"],
 ], ids=lambda a: " ".join(a))
 def test_invalid_flags_exit_nonzero_quickly(binaries, store, socket_path, args):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOKEN_")}
@@ -116,3 +119,41 @@ def test_invalid_flags_exit_nonzero_quickly(binaries, store, socket_path, args):
     assert cp.returncode != 0
     assert cp.stderr, "no explanation on stderr"
     assert not socket_path.exists()
+
+
+SCHED_OTHER, SCHED_BATCH = 0, 3
+
+
+def thread_policies(pid: int) -> list[int]:
+    """The scheduling policy of each of the process's threads (field 41 of /proc/PID/task/TID/stat,
+    what `ps -L -o cls` shows as TS or B)."""
+    policies = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = task.joinpath("stat").read_text().rsplit(")", 1)[1].split()
+        policies.append(int(fields[38]))  # field 41 counts pid and comm, cut off above
+    return policies
+
+
+def test_workers_run_under_sched_batch_by_default(start_responder):
+    r = start_responder("--threads", "3")
+    policies = wait_until(lambda: (p := thread_policies(r.proc.pid)).count(SCHED_BATCH) == 3 and p,
+                          5, what="three SCHED_BATCH worker threads")
+    # the main, signal and log threads keep the default
+    assert policies.count(SCHED_OTHER) == len(policies) - 3 >= 1
+    with FastCGIConnection(r.socket_path) as conn:
+        assert conn.request(udesk_body(13800138000)).json() == {"customer_token": "cust-0001"}
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_scheduling_normal_leaves_every_thread_default(start_responder, how):
+    if how == "flag":
+        r = start_responder("--threads", "3", "--scheduling", "normal")
+    else:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOKEN_")}
+        r = start_responder("--threads", "3", env={**env, "TOKEN_SCHEDULING": "normal"})
+    with FastCGIConnection(r.socket_path) as conn:
+        assert conn.request(udesk_body(13800138000)).json() == {"customer_token": "cust-0001"}
+    # main, log writer, three workers, signal thread; give the workers time to have switched
+    wait_until(lambda: len(thread_policies(r.proc.pid)) == 6, 5, what="all six threads")
+    time.sleep(0.3)
+    assert thread_policies(r.proc.pid) == [SCHED_OTHER] * 6
