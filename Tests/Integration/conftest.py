@@ -19,9 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import udesk_it  # noqa: E402
-from udesk_it import NGINX, REPO, Nginx, Responder  # noqa: E402
-
-FIXTURE_CSV = REPO / "Tests" / "Fixtures" / "integration-tokens.csv"
+from udesk_it import FIXTURE_CSV, NGINX, Nginx, Responder  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from udesk_it import (ENDPOINT, NGINX, REPO, UDESK_CONTENT_TYPE, FastCGIConnection, free_port,
+from udesk_it import (ENDPOINT, FIXTURE_CSV, NGINX, REPO, UDESK_CONTENT_TYPE, FastCGIConnection, free_port,
                       parse_cgi, stop_process, tail, tcp_connectable, udesk_body, unix_connectable,
                       wait_until)
 
@@ -44,7 +44,6 @@ DEPLOY = REPO / "deploy"
 UNITS = DEPLOY / "systemd"
 SPAWN_SCRIPT = DEPLOY / "spawn-fcgi.sh"
 INSTALL_SCRIPT = DEPLOY / "install.sh"
-FIXTURE_CSV = REPO / "Tests" / "Fixtures" / "integration-tokens.csv"
 APACHE = os.environ.get("APACHE", "/usr/sbin/apache2")
 
 BODY = udesk_body(13800138000)

@@ -4,12 +4,15 @@ stalls when the web server holds more idle connections than it has threads."""
 
 from __future__ import annotations
 
+import secrets
 import socket
+import sqlite3
+import threading
 import time
 
 import pytest
 
-from udesk_it import FastCGIConnection, udesk_body
+from udesk_it import FIXTURE_CSV, FastCGIConnection, cgi_params, run_tokenctl, udesk_body, wait_until
 
 THREADS = 2
 IDLE_CONNECTIONS = 50
@@ -93,8 +96,6 @@ def test_a_request_stuck_mid_body_does_not_hold_up_the_others(start_responder):
     """A worker blocked reading a request whose body never finishes (up to the I/O timeout) must
     not hold up requests on other connections: another worker takes them, promptly, whether
     they arrive at once or while the stuck one is still waiting."""
-    from udesk_it import cgi_params
-
     r = start_responder("--threads", str(THREADS))
     body = udesk_body(13800138000)
     with FastCGIConnection(r.socket_path, timeout=10) as stuck:
@@ -110,3 +111,52 @@ def test_a_request_stuck_mid_body_does_not_hold_up_the_others(start_responder):
         stuck.send_stdin(request_id, body[5:], end=True)
         assert stuck.read_response(request_id).status == 200
     assert r.proc.poll() is None, f"responder died:\n{r.log()}"
+
+
+def test_connections_waiting_to_be_accepted_are_taken_together(start_responder, tmp_path):
+    """New connections (nginx opens them whenever its keepalive cache is empty) must not wait a
+    turn of the busy connections each. The only worker is kept busy by four clients whose
+    requests each take 100 ms (a minted token waits that long for the store's write lock,
+    held here as an import would); ten new connections then arrive at once. Taken one per
+    turn of the listening socket, the last is answered after ten turns (~4 s); taken together,
+    within about two turns."""
+    store = tmp_path / "tokens.db"
+    run_tokenctl("import", FIXTURE_CSV, store=store)
+    key = tmp_path / "mint.key"
+    key.write_text(secrets.token_hex(32))
+    key.chmod(0o600)
+    r = start_responder("--threads", "1", "--unknown", "mint", "--mint-key-file", key, store_path=store)
+    lock = sqlite3.connect(store, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    stop = threading.Event()
+    slow_answers = []
+
+    def slow_client(n):
+        with FastCGIConnection(r.socket_path, timeout=10) as conn:
+            while not stop.is_set():
+                slow_answers.append(conn.request(udesk_body(13900000000 + n)).status)
+
+    clients = [threading.Thread(target=slow_client, args=(n,)) for n in range(4)]
+    try:
+        for c in clients:
+            c.start()
+        wait_until(lambda: len(slow_answers) >= 8, 10, what="the slow clients to get going")
+        body = udesk_body(13800138000)
+        fresh = [FastCGIConnection(r.socket_path, timeout=10) for _ in range(10)]
+        t0 = time.monotonic()
+        ids = []
+        for conn in fresh:
+            ids.append(conn.begin(cgi_params(body)))
+            conn.send_stdin(ids[-1], body, end=True)
+        for i, (conn, rid) in enumerate(zip(fresh, ids)):
+            assert conn.read_response(rid).body == b'{"customer_token":"cust-0001"}'
+            conn.close()
+        elapsed = time.monotonic() - t0
+    finally:
+        stop.set()
+        for c in clients:
+            c.join(timeout=15)
+        lock.rollback()
+        lock.close()
+    assert set(slow_answers) == {200}
+    assert elapsed < 1.5, f"ten new connections answered only after {elapsed:.2f} s"

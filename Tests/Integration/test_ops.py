@@ -23,9 +23,8 @@ from pathlib import Path
 import pytest
 
 from contract import ERRORS, JSON_CONTENT_TYPE, NGINX_FORBIDDEN_MESSAGE, TOKENS, UNKNOWN_NUMBER
-from udesk_it import ENDPOINT, Nginx, Responder, request, run_tokenctl, udesk_body, wait_until
+from udesk_it import ENDPOINT, FIXTURE_CSV, Nginx, Responder, request, run_tokenctl, udesk_body, wait_until
 
-FIXTURE_CSV = Path(__file__).resolve().parents[1] / "Fixtures" / "integration-tokens.csv"
 HEALTH = "/udesk/health"
 METRICS = "/udesk/metrics"
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from udesk_it import REPO, FastCGIConnection, bin_dir, udesk_body
+from udesk_it import FIXTURE_CSV, FastCGIConnection, bin_dir, udesk_body
 
-FIXTURE_CSV = REPO / "Tests" / "Fixtures" / "integration-tokens.csv"
 SUBCOMMANDS = ["import", "export", "get", "put", "delete", "stats", "verify", "backup"]
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 

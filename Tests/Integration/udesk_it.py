@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# The small token set every end-to-end test imports (Tests/Fixtures).
+FIXTURE_CSV = REPO / "Tests" / "Fixtures" / "integration-tokens.csv"
 RENDER_SCRIPT = REPO / "nginx" / "render-local.sh"
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 ENDPOINT = "/udesk/customer_token"
