@@ -4,6 +4,7 @@ responder's flags and their TOKEN_* environment fallbacks, live re-import."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from contract import ERRORS, TOKENS
-from udesk_it import FastCGIConnection, Responder, bin_dir, run_tokenctl, udesk_body, wait_until
+from udesk_it import REPO, FastCGIConnection, Responder, bin_dir, run_tokenctl, udesk_body, wait_until
 
 
 def test_tokenctl_get_prints_token_alone(store):
@@ -157,3 +158,17 @@ def test_scheduling_normal_leaves_every_thread_default(start_responder, how):
     wait_until(lambda: len(thread_policies(r.proc.pid)) == 6, 5, what="all six threads")
     time.sleep(0.3)
     assert thread_policies(r.proc.pid) == [SCHED_OTHER] * 6
+
+
+def test_environment_variables_are_documented_where_operators_look(binaries):
+    """Every TOKEN_* variable --help names is in the README's list, and the settings file the
+    packages install names no variable the responder does not read."""
+    cp = subprocess.run([str(bin_dir() / "token-responder"), "--help"], capture_output=True, timeout=10)
+    in_help = set(re.findall(r"env:\s+(TOKEN_[A-Z_]+)", cp.stdout.decode()))
+    assert {"TOKEN_STORE", "TOKEN_SCHEDULING", "TOKEN_MINT_KEY_FILE"} <= in_help
+    readme = (REPO / "README.md").read_text()
+    paragraph = readme[readme.index("Every option has an environment fallback"):]
+    paragraph = paragraph[:paragraph.index("\n\n")]
+    assert set(re.findall(r"`(TOKEN_[A-Z_]+)`", paragraph)) == in_help
+    settings = (REPO / "deploy" / "default" / "token-responder").read_text()
+    assert set(re.findall(r"^#?(TOKEN_[A-Z_]+)=", settings, re.M)) <= in_help
