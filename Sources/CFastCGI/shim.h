@@ -1,11 +1,13 @@
 #ifndef TOKEN_CFASTCGI_SHIM_H
 #define TOKEN_CFASTCGI_SHIM_H
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <stddef.h>
 #include <semaphore.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* accept4 is declared by <sys/socket.h> only under _GNU_SOURCE, which Swift's Glibc module is
    not built with. */
@@ -50,6 +52,34 @@ static inline int token_fcgx_kept_fd(const FCGX_Request *request) {
 /// (used when the request body was not read to its end, and when shutting down).
 static inline void token_fcgx_close_after_finish(FCGX_Request *request) {
     request->keepConnection = 0;
+}
+
+/// After token_fcgx_accept_on: true when the web server asked for the Responder role, the only
+/// one this application plays (nginx always does; FastCGI also defines Authorizer and Filter).
+static inline int token_fcgx_is_responder(const FCGX_Request *request) {
+    return request->role == FCGI_RESPONDER;
+}
+
+/// Refuses the request just read, as the FastCGI spec asks for a role the application does not
+/// play: END_REQUEST with FCGI_UNKNOWN_ROLE, then the connection is closed (whatever else the
+/// web server sends for that request is not read). libfcgi would answer every role through
+/// FCGX_Finish_r with FCGI_REQUEST_COMPLETE, so the record is written here and the request's
+/// streams are freed without libfcgi writing anything.
+static inline void token_fcgx_refuse_role(FCGX_Request *request) {
+    int fd = request->ipcFd;
+    FCGI_EndRequestRecord record = {
+        .header = {
+            .version = FCGI_VERSION_1, .type = FCGI_END_REQUEST,
+            .requestIdB1 = (unsigned char)((request->requestId >> 8) & 0xff),
+            .requestIdB0 = (unsigned char)(request->requestId & 0xff),
+            .contentLengthB1 = 0, .contentLengthB0 = sizeof(FCGI_EndRequestBody),
+        },
+        .body = { .protocolStatus = FCGI_UNKNOWN_ROLE },
+    };
+    FCGX_Free(request, 0);
+    (void)write(fd, &record, sizeof record);
+    close(fd);
+    request->ipcFd = -1;
 }
 
 /* SCHED_BATCH is defined by <sched.h> only under _GNU_SOURCE; its value is Linux ABI. */

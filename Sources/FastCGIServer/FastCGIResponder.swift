@@ -284,6 +284,11 @@ final class Worker: @unchecked Sendable {
     /// Reads one request from `fd`, answers it, and re-arms the connection if it is kept.
     private func serve(_ fd: Int32, registered: Bool) {
         guard token_fcgx_accept_on(&request, fd) >= 0 else { return }  // closed by the peer
+        guard token_fcgx_is_responder(&request) != 0 else {
+            token_fcgx_refuse_role(&request)
+            logger.warning("refused a FastCGI request for a role other than Responder; closed the connection")
+            return
+        }
         let started = monotonicMicroseconds()
         let envp = request.envp
         func param(_ name: String) -> String? {

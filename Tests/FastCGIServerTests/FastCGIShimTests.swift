@@ -18,9 +18,9 @@ struct FastCGIShimTests {
             + content
     }
 
-    /// A whole request: BEGIN_REQUEST (responder role), params, stdin.
-    static func request(keepConnection: Bool, params: [(String, String)], stdin: [UInt8]) -> [UInt8] {
-        var bytes = record(1, [0, 1, keepConnection ? 1 : 0, 0, 0, 0, 0, 0])
+    /// A whole request: BEGIN_REQUEST (responder role unless told), params, stdin.
+    static func request(keepConnection: Bool, params: [(String, String)], stdin: [UInt8], role: UInt8 = 1) -> [UInt8] {
+        var bytes = record(1, [0, role, keepConnection ? 1 : 0, 0, 0, 0, 0, 0])
         var encoded: [UInt8] = []
         for (name, value) in params {
             encoded += [UInt8(name.utf8.count), UInt8(value.utf8.count)] + Array(name.utf8) + Array(value.utf8)
@@ -116,6 +116,33 @@ struct FastCGIShimTests {
         FCGX_Finish_r(&request)
         #expect(token_fcgx_kept_fd(&request) == -1)
         #expect(Self.readResponse(from: client).hasSuffix("ok"))
+    }
+
+    @Test("another role is refused with END_REQUEST/FCGI_UNKNOWN_ROLE, and the request serves the next connection")
+    func refuseRole() {
+        var request = FCGX_Request()
+        FCGX_InitRequest(&request, -1, 0)
+        let (server, client) = Self.socketPair()
+        Self.send(Self.request(keepConnection: true, params: [("REQUEST_METHOD", "POST")], stdin: Array("x".utf8), role: 2), to: client)
+        #expect(token_fcgx_accept_on(&request, server) == 0)
+        #expect(token_fcgx_is_responder(&request) == 0)
+        token_fcgx_refuse_role(&request)
+        #expect(fcntl(server, F_GETFD) == -1)  // closed
+        var reply = [UInt8](repeating: 0, count: 64)
+        let got = reply.withUnsafeMutableBytes { read(client, $0.baseAddress, $0.count) }
+        // exactly one record: END_REQUEST for request 1, app status 0, protocol status 3
+        #expect(Array(reply[0..<max(0, got)]) == [1, 3, 0, 1, 0, 8, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0])
+        close(client)
+
+        let (next, nextClient) = Self.socketPair()
+        defer { close(nextClient) }
+        Self.send(Self.request(keepConnection: true, params: [("REQUEST_METHOD", "POST")], stdin: Array("y".utf8)), to: nextClient)
+        let (method, body) = serveOne(on: next, request: &request)
+        #expect(token_fcgx_is_responder(&request) != 0)
+        #expect(method == "POST" && body == "y")
+        FCGX_Finish_r(&request)
+        #expect(Self.readResponse(from: nextClient).hasSuffix("ok"))
+        close(next)
     }
 
     @Test("a connection the web server closed fails at once and is closed, without blocking in accept")

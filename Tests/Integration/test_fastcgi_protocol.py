@@ -80,23 +80,19 @@ def test_client_vanishing_before_reading_the_answer(start_responder):
     assert r.proc.poll() is None
 
 
-@pytest.mark.xfail(reason="token-responder answers an FCGI_AUTHORIZER request like a Responder one (libfcgi "
-                          "behaviour); the FastCGI spec asks for END_REQUEST/FCGI_UNKNOWN_ROLE. nginx never sends "
-                          "other roles, so this is a protocol nit, kept visible here.", strict=False)
-def test_unknown_role_is_refused(start_responder):
-    """FCGI_AUTHORIZER is not supported: END_REQUEST with FCGI_UNKNOWN_ROLE (3), server stays up."""
+@pytest.mark.parametrize("role", [2, 3], ids=["authorizer", "filter"])
+def test_unknown_role_is_refused(start_responder, role):
+    """Only the Responder role is played: an Authorizer or Filter request gets END_REQUEST with
+    FCGI_UNKNOWN_ROLE (3) and the connection is closed; the server stays up."""
     r = start_responder()
     body = udesk_body(13800138000)
     with FastCGIConnection(r.socket_path, timeout=3) as conn:
-        conn.sock.sendall(fcgi_record(FCGI_BEGIN_REQUEST, 1, struct.pack(">HB5x", 2, 0))  # role 2 = Authorizer
+        conn.sock.sendall(fcgi_record(FCGI_BEGIN_REQUEST, 1, struct.pack(">HB5x", role, 1))
                           + fcgi_record(FCGI_PARAMS, 1, fcgi_params(cgi_params(body))) + fcgi_record(FCGI_PARAMS, 1)
                           + fcgi_record(FCGI_STDIN, 1, body) + fcgi_record(FCGI_STDIN, 1))
-        try:
-            rtype, rid, content = conn.read_record()
-        except ConnectionError:
-            rtype = None  # closing the connection is an acceptable refusal too
-        if rtype is not None:
-            assert rtype == FCGI_END_REQUEST, f"record type {rtype}: {content[:80]!r}"
-            assert struct.unpack(">IB3x", content)[1] == 3
+        rtype, rid, content = conn.read_record()
+        assert (rtype, rid) == (FCGI_END_REQUEST, 1), f"record type {rtype}: {content[:80]!r}"
+        assert struct.unpack(">IB3x", content) == (0, 3)
+        assert conn.is_closed_by_peer(timeout=2)
     with FastCGIConnection(r.socket_path) as conn:
         assert conn.request(udesk_body(13800138000)).body == OK_BODY
