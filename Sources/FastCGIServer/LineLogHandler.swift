@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import TokenCore
 
 /// A swift-log handler writing one line per event to stderr with a single write(2):
 /// `2026-11-26T07:11:54Z info token-responder: latency_ms=0.2 outcome=found status=200 request`.
@@ -42,13 +43,16 @@ public struct LineLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata, !extra.isEmpty { merged.merge(extra) { $1 } }
-        let line = Self.line(
-            stamp: buffer?.timestamp() ?? Self.timestamp(), level: event.level, label: label,
-            metadata: merged, message: "\(event.message)")
         if let buffer {
-            buffer.append(line)
+            // Straight into the worker's buffer: this runs once per request under load.
+            let stamp = buffer.timestamp()
+            buffer.append { Self.appendLine(to: &$0, stamp: stamp, level: event.level, label: label, metadata: merged, message: "\(event.message)") }
             if event.level >= .warning { buffer.flush() }
-        } else if let writer {
+            return
+        }
+        let line = Self.line(
+            stamp: Self.timestamp(), level: event.level, label: label, metadata: merged, message: "\(event.message)")
+        if let writer {
             writer.submit(Array(line.utf8))
         } else {
             var bytes = Array(line.utf8)
@@ -61,12 +65,27 @@ public struct LineLogHandler: LogHandler {
     static func line(stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata = [:], message: String)
         -> String
     {
-        var line = "\(stamp) \(level.rawValue) \(label):"
+        var bytes: [UInt8] = []
+        appendLine(to: &bytes, stamp: stamp, level: level, label: label, metadata: metadata, message: message)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the line `line(...)` returns to `bytes`.
+    static func appendLine(
+        to bytes: inout [UInt8], stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata, message: String
+    ) {
+        bytes.appendUTF8(stamp)
+        bytes.append(UInt8(ascii: " "))
+        bytes.appendUTF8(level.rawValue)
+        bytes.append(UInt8(ascii: " "))
+        bytes.appendUTF8(label)
+        bytes.append(UInt8(ascii: ":"))
         for key in metadata.keys.sorted() {
-            line += " \(key)=\(metadata[key]!)"
+            bytes.appendUTF8(" \(key)=\(metadata[key]!)")
         }
-        line += " \(message)\n"
-        return line
+        bytes.append(UInt8(ascii: " "))
+        bytes.appendUTF8(message)
+        bytes.append(UInt8(ascii: "\n"))
     }
 
     /// Current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -116,9 +135,10 @@ public final class LineBuffer: @unchecked Sendable {
     /// True when nothing waits to be handed over.
     public var isEmpty: Bool { bytes.isEmpty }
 
-    /// Adds one line, handing the buffer over if it is full.
-    func append(_ line: String) {
-        bytes.append(contentsOf: line.utf8)
+    /// Adds one line, written by `write` at the end of the buffer, handing the buffer over if
+    /// it is full.
+    func append(_ write: (inout [UInt8]) -> Void) {
+        write(&bytes)
         if bytes.count >= Self.limit { flush() }
     }
 

@@ -30,9 +30,11 @@ public enum ResponderLogging {
         let fraction = microseconds % 1000
         line += " latency_ms=\(microseconds / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)"
         if let failed {
-            logger.error("\(line) cause=\"\(failed)\" request failed")
+            line += " cause=\"\(failed)\" request failed"
+            logger.error(Logger.Message(stringLiteral: line))
         } else {
-            logger.info("\(line) request")
+            line += " request"
+            logger.info(Logger.Message(stringLiteral: line))
         }
     }
 }

@@ -88,9 +88,9 @@ public enum RequestError: Error, Sendable, Equatable {
     public var body: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + message.utf8.count)
-        out.append(contentsOf: #"{"error":"#.utf8)
+        out.appendUTF8(#"{"error":"#)
         JSONText.appendString(code, to: &out)
-        out.append(contentsOf: #","message":"#.utf8)
+        out.appendUTF8(#","message":"#)
         JSONText.appendString(message, to: &out)
         out.append(UInt8(ascii: "}"))
         return out

@@ -65,14 +65,14 @@ public struct TokenResponse: Sendable, Equatable {
     public func cgiBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(192 + body.count)
-        out.append(contentsOf: "Status: \(status) \(HTTPStatus.reasonPhrase(status))\r\n".utf8)
+        out.appendUTF8("Status: \(status) \(HTTPStatus.reasonPhrase(status))\r\n")
         for field in headers {
-            out.append(contentsOf: field.name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: field.value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
+            out.appendUTF8(field.name)
+            out.appendUTF8(": ")
+            out.appendUTF8(field.value)
+            out.appendUTF8("\r\n")
         }
-        out.append(contentsOf: "\r\n".utf8)
+        out.appendUTF8("\r\n")
         out.append(contentsOf: body)
         return out
     }

@@ -99,6 +99,16 @@ struct TokenHandlerTests {
         #expect(TokenHandler.isJSON(contentType: contentType))
     }
 
+    @Test(
+        "other media types are not JSON",
+        arguments: [
+            "", " ", ";", "application/jso", "application/jsonx", "xapplication/json", "text/json",
+            "application/json-patch+json", "application / json", "application/json x", "application/jsön",
+        ])
+    func notJSON(contentType: String) {
+        #expect(!TokenHandler.isJSON(contentType: contentType))
+    }
+
     @Test("error bodies never echo the number")
     func noEcho() {
         for body in [#"{"number":"13912345678"}"#, #"{"number":"13912345678abc"}"#, #"{"number":"1391234567800000000000"}"#] {
