@@ -257,7 +257,8 @@ final class Worker: @unchecked Sendable {
             let fd = token_accept_cloexec(server.listenFD)
             guard fd >= 0 else {
                 if errno == EMFILE || errno == ENFILE {
-                    server.logger.error("accept failed; raise LimitNOFILE", metadata: ["cause": "\(ListeningSocket.errorString())"])
+                    server.logger.error(
+                        "accept failed; raise LimitNOFILE", metadata: ["cause": "\(ListeningSocket.errorString())"])
                     usleep(10_000)
                 }
                 break

@@ -46,7 +46,11 @@ public struct LineLogHandler: LogHandler {
         if let buffer {
             // Straight into the worker's buffer: this runs once per request under load.
             let stamp = buffer.timestamp()
-            buffer.append { Self.appendLine(to: &$0, stamp: stamp, level: event.level, label: label, metadata: merged, message: "\(event.message)") }
+            buffer.append {
+                Self.appendLine(
+                    to: &$0, stamp: stamp, level: event.level, label: label, metadata: merged,
+                    message: "\(event.message)")
+            }
             if event.level >= .warning { buffer.flush() }
             return
         }
@@ -72,7 +76,8 @@ public struct LineLogHandler: LogHandler {
 
     /// Appends the line `line(...)` returns to `bytes`.
     static func appendLine(
-        to bytes: inout [UInt8], stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata, message: String
+        to bytes: inout [UInt8], stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata,
+        message: String
     ) {
         bytes.appendUTF8(stamp)
         bytes.append(UInt8(ascii: " "))

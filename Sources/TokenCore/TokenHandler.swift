@@ -118,7 +118,8 @@ public struct TokenHandler: Sendable {
             }
             return true
         }
-        return contentType.utf8.withContiguousStorageIfAvailable(check) ?? Array(contentType.utf8).withUnsafeBufferPointer(check)
+        return contentType.utf8.withContiguousStorageIfAvailable(check)
+            ?? Array(contentType.utf8).withUnsafeBufferPointer(check)
     }
 
     private static let expectedMediaType = Array("application/json".utf8)
