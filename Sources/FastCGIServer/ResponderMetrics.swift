@@ -13,14 +13,24 @@ final class ResponderMetrics: Sendable {
 
     init() {
         latency = registry.makeDurationHistogram(
-            name: "token_responder_request_duration_seconds",
+            descriptor: MetricNameDescriptor(
+                namespace: "token_responder", metricName: "request_duration", unitName: "seconds",
+                helpText: "Time from reading a request to writing its answer."),
             buckets: [
                 .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
                 .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
                 .milliseconds(500), .seconds(1),
-            ],
-            help: "Time from reading a request to writing its answer.")
-        rows = registry.makeGauge(name: "token_responder_store_rows", help: "Rows in the token store at the last scrape.")
+            ])
+        rows = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "token_responder", subsystem: "store", metricName: "rows", unitName: "",
+                helpText: "Rows in the token store at the last scrape."))
+    }
+
+    private static var requestsDescriptor: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "token_responder", metricName: "requests", unitName: "total",
+            helpText: "Answered requests by HTTP status and outcome.")
     }
 
     /// Counts one answered request.
@@ -30,9 +40,8 @@ final class ResponderMetrics: Sendable {
         let counter = counters.withLock { counters in
             if let existing = counters[key] { return existing }
             let made = registry.makeCounter(
-                name: "token_responder_requests_total",
-                labels: [("status", String(response.status)), ("outcome", outcome)],
-                help: "Answered requests by HTTP status and outcome.")
+                descriptor: Self.requestsDescriptor,
+                labels: [("status", String(response.status)), ("outcome", outcome)])
             counters[key] = made
             return made
         }
