@@ -54,24 +54,23 @@ public struct LineLogHandler: LogHandler {
             if event.level >= .warning { buffer.flush() }
             return
         }
-        let line = Self.line(
+        var bytes = Self.line(
             stamp: Self.timestamp(), level: event.level, label: label, metadata: merged, message: "\(event.message)")
         if let writer {
-            writer.submit(Array(line.utf8))
+            writer.submit(bytes)
         } else {
-            var bytes = Array(line.utf8)
             bytes.withUnsafeMutableBytes { _ = write(fd, $0.baseAddress, $0.count) }
         }
     }
 
-    /// One line as this handler writes it: `STAMP LEVEL LABEL: [key=value ...] MESSAGE`, newline
-    /// included, metadata sorted by key.
+    /// One line as this handler writes it, in UTF-8: `STAMP LEVEL LABEL: [key=value ...] MESSAGE`,
+    /// newline included, metadata sorted by key.
     static func line(stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata = [:], message: String)
-        -> String
+        -> [UInt8]
     {
         var bytes: [UInt8] = []
         appendLine(to: &bytes, stamp: stamp, level: level, label: label, metadata: metadata, message: message)
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// Appends the line `line(...)` returns to `bytes`.

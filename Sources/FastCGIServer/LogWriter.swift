@@ -86,10 +86,10 @@ public final class LogWriter: Sendable {
             writeAll(chunk)
             chunk.removeAll(keepingCapacity: true)
             if dropped > 0 {
-                let warning = LineLogHandler.line(
-                    stamp: LineLogHandler.timestamp(), level: .warning, label: ResponderLogging.label,
-                    message: "\(dropped) log lines dropped: stderr was not taking them")
-                writeAll(Array(warning.utf8))
+                writeAll(
+                    LineLogHandler.line(
+                        stamp: LineLogHandler.timestamp(), level: .warning, label: ResponderLogging.label,
+                        message: "\(dropped) log lines dropped: stderr was not taking them"))
             }
             if stopping {
                 if state.withLock({ $0.pending.isEmpty }) {
