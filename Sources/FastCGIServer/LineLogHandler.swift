@@ -49,13 +49,13 @@ public struct LineLogHandler: LogHandler {
             buffer.append {
                 Self.appendLine(
                     to: &$0, stamp: stamp, level: event.level, label: label, metadata: merged,
-                    message: "\(event.message)")
+                    message: event.message.description)
             }
             if event.level >= .warning { buffer.flush() }
             return
         }
         var bytes = Self.line(
-            stamp: Self.timestamp(), level: event.level, label: label, metadata: merged, message: "\(event.message)")
+            stamp: Self.timestamp(), level: event.level, label: label, metadata: merged, message: event.message.description)
         if let writer {
             writer.submit(bytes)
         } else {
