@@ -58,7 +58,7 @@ public final class TokenStoreReader: TokenLookup {
     /// A lookup reads the root, an interior page and a leaf. With the default cache, the leaves
     /// read in between pushed the interior pages of a 1M-row store (283 of its 16,440 pages)
     /// out of the LRU before they were used again: a quarter of the store's file reads were
-    /// interior pages, 1.29 `pread`s per lookup under load. A sixteenth keeps them (1.02 per
+    /// interior pages, 1.29 `pread`s per lookup under load. A sixteenth keeps them (1.02–1.04 per
     /// lookup) and stays small: one reader per worker, 4 MiB each for that store. Set at open,
     /// so a store that grows by an import while the responder runs keeps the size it had.
     static func cachePages(storePages: Int64) -> Int64 {
