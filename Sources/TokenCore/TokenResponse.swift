@@ -48,20 +48,13 @@ public struct TokenResponse: Sendable, Equatable {
         }
     }
 
-    /// Calls `field` with each header sent with the body, in order.
+    /// Calls `field` with each header sent with the body, in order (`cgiBytes` writes them).
     public func forEachHeader(_ field: (_ name: String, _ value: String) -> Void) {
         field("Content-Type", contentType)
         field("Content-Length", String(body.count))
         field("Cache-Control", "no-store")
         field("X-Content-Type-Options", "nosniff")
         if status == 405 { field("Allow", "POST") }
-    }
-
-    /// The headers sent with the body, in order.
-    public var headers: [(name: String, value: String)] {
-        var fields: [(name: String, value: String)] = []
-        forEachHeader { fields.append(($0, $1)) }
-        return fields
     }
 
     /// The response in CGI form (`Status:` line, headers, blank line, body), which is also what a
