@@ -9,10 +9,12 @@ public enum ResponderLogging {
     /// The label every line carries.
     static let label = "token-responder"
 
-    /// A logger writing `level` and above to stderr: directly, or through `writer` and then
-    /// also collecting lines in `buffer` if given.
-    public static func makeLogger(level: Logger.Level, writer: LogWriter? = nil, buffer: LineBuffer? = nil) -> Logger {
-        var logger = Logger(label: label) { LineLogHandler(label: $0, writer: writer, buffer: buffer) }
+    /// A logger writing `level` and above to `fd` (stderr): directly, or through `writer` (which
+    /// has its own descriptor) and then also collecting lines in `buffer` if given.
+    public static func makeLogger(
+        level: Logger.Level, fd: Int32 = 2, writer: LogWriter? = nil, buffer: LineBuffer? = nil
+    ) -> Logger {
+        var logger = Logger(label: label) { LineLogHandler(label: $0, fd: fd, writer: writer, buffer: buffer) }
         logger.logLevel = level
         return logger
     }

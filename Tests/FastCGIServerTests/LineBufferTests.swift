@@ -52,7 +52,7 @@ struct LineBufferTests {
             let writer = LogWriter(fd: pipe.writeFD)
             let buffer = LineBuffer(writer: writer)
             self.buffer = buffer
-            log = Logger(label: "token-responder") { LineLogHandler(label: $0, writer: writer, buffer: buffer) }
+            log = ResponderLogging.makeLogger(level: .info, writer: writer, buffer: buffer)
         }
     }
 

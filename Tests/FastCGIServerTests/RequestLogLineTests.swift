@@ -12,8 +12,7 @@ struct RequestLogLineTests {
         _ response: TokenResponse, endpoint: Endpoint = .token, microseconds: Int64, level: Logger.Level = .info
     ) -> (level: String, message: String)? {
         let pipe = TestPipe()
-        var logger = Logger(label: ResponderLogging.label) { LineLogHandler(label: $0, fd: pipe.writeFD) }
-        logger.logLevel = level
+        let logger = ResponderLogging.makeLogger(level: level, fd: pipe.writeFD)
         ResponderLogging.logRequest(logger, response: response, endpoint: endpoint, microseconds: microseconds)
         let line = pipe.text()
         guard !line.isEmpty else { return nil }
