@@ -102,6 +102,7 @@ sed -e '/listen \[::\]:/d' \
     -e "s|/etc/ssl/udesk-token/fullchain\.pem|$(esc "$cert")|g" \
     -e "s|/etc/ssl/udesk-token/privkey\.pem|$(esc "$key")|g" \
     -e "s|https://\$host\$request_uri|$(esc "$redirect")|g" \
+    -e "s|/var/log/nginx/udesk-token\.access\.log|$(esc "$out/logs/udesk-token.access.log")|g" \
     "$here/udesk-token-https.conf" >"$out/sites-enabled/udesk-token-https.conf"
 
 # Workers run as root only when nginx is started by root (the tests); otherwise the directive

@@ -299,3 +299,18 @@ def test_no_limit_except_on_the_endpoint():
     """Methods are limited by the responder (405 + Allow, JSON), not by nginx (it would be 403)."""
     for path in NGINX_DIR.glob("*.conf"):
         assert not any(line.startswith("limit_except") for line in active_lines(path)), path.name
+
+
+def test_a_key_in_the_query_string_reaches_no_access_log(nginx):
+    """The example server logs every request in the udesk_token format ($uri, no query string),
+    instead of the http-level access_log, whose "combined" format would keep ?key=... ."""
+    secret = "S3cr3tQueryKey"
+    for path in (f"{ENDPOINT}?key={secret}", f"/elsewhere?key={secret}"):
+        status, _, _ = raw(nginx, path=path, body=udesk_body(N))
+        assert status in (200, 403, 404)
+    logs = nginx.prefix / "logs"
+    endpoint_log = (logs / "udesk-token.access.log").read_text()
+    assert "/elsewhere" in endpoint_log
+    general = logs / "access.log"
+    assert not general.exists() or secret not in general.read_text()
+    assert secret not in endpoint_log
