@@ -9,4 +9,11 @@ static inline sqlite3_destructor_type token_sqlite_transient(void) { return SQLI
 /// sqlite3_config is variadic; Swift cannot call it.
 static inline int token_sqlite_config_single_thread_off(void) { return sqlite3_config(SQLITE_CONFIG_MULTITHREAD); }
 
+/// sqlite3_db_config is variadic. Makes closing `db` never checkpoint the WAL into the database
+/// file (nor delete the WAL): a reader whose files were replaced under it must not write its
+/// stale log into a file another process now owns.
+static inline int token_sqlite_no_checkpoint_on_close(sqlite3 *db) {
+    return sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)0);
+}
+
 #endif

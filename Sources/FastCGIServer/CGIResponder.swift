@@ -26,7 +26,7 @@ public enum CGIResponder {
         let endpoint = Endpoint(parameter: environment("TOKEN_ENDPOINT"))
         var lookup: StoreLookup
         do {
-            lookup = .open(try configuration.openReader(minter: try configuration.makeMinter(), logger: logger))
+            lookup = .open(try configuration.openReader(minting: try configuration.makeMinting(logger: logger)))
         } catch {
             lookup = .unavailable(error)
         }

@@ -28,8 +28,10 @@ import TokenStore
 /// often (7–9% instead of 12–16%), for about 10% more throughput at 256 connections
 /// (`docs/PERFORMANCE.md`).
 ///
-/// SIGHUP makes every worker reopen its store connection before its next request (after a
-/// store file was replaced, e.g. restored from a backup), without dropping requests.
+/// Every worker checks, before each store snapshot, that the files at the store path are still
+/// the ones it has open; when they are not (a backup moved over the store, `-wal`/`-shm`
+/// removed, the store deleted) all workers close their readers and reopen the store
+/// (`StoreReaderSet`). SIGHUP forces the same reopen.
 ///
 /// Shutdown (SIGTERM or SIGINT): the socket file is removed so new connections fail fast, the
 /// listening socket leaves the epoll set, requests in flight finish, connections are closed
@@ -47,8 +49,8 @@ public final class FastCGIResponder: @unchecked Sendable {
     /// Path to unlink on shutdown when this process created the socket.
     let ownedSocketPath: String?
     let stopping = Atomic<Bool>(false)
-    /// Bumped by SIGHUP; a worker whose reader is older reopens it.
-    let storeGeneration = Atomic<Int>(0)
+    /// The workers' store readers, reopened together after SIGHUP or a change of the files.
+    let readers = StoreReaderSet()
     /// Taken by the one worker that sleeps in `epoll_wait`; the others pause as spares.
     let waiterSlot = Atomic<Bool>(false)
     /// Workers handling requests right now.
@@ -78,27 +80,30 @@ public final class FastCGIResponder: @unchecked Sendable {
         defer { logWriter.finish() }
         FCGX_Init()
         ShutdownSignals.blockInCurrentThread()
-        let minter = try configuration.makeMinter()
-        var readers: [TokenStoreReader] = []
+        let minting = try configuration.makeMinting(logger: logger)
+        var opened: [TokenStoreReader] = []
         for _ in 0..<max(1, configuration.threads) {
-            readers.append(try configuration.openReader(minter: minter, logger: logger))
+            opened.append(try configuration.openReader(minting: minting))
+            readers.opened(in: 0)
         }
         logger.info(
             "serving FastCGI",
             metadata: [
-                "workers": "\(readers.count)", "store": "\(configuration.storePath)",
+                "workers": "\(opened.count)", "store": "\(configuration.storePath)",
                 "unknown": "\(configuration.handler.unknownNumbers.rawValue)",
                 "key_required": "\(configuration.handler.sharedKey != nil)",
                 "scheduling": "\(configuration.scheduling.rawValue)",
             ])
         var threads: [pthread_t] = []
-        for reader in readers {
-            let worker = Worker(server: self, reader: reader, minter: minter)
+        // Each reader is handed over to its worker and not kept here: a reopen must be able to
+        // close every connection to the old files.
+        while let reader = opened.popLast() {
+            let worker = Worker(server: self, reader: reader, minting: minting)
             threads.append(spawnThread { worker.run() })
         }
         let signals = spawnThread { [self] in
             let signal = ShutdownSignals.waitForStop {
-                storeGeneration.add(1, ordering: .releasing)
+                readers.reopen()
                 logger.info("received SIGHUP, reopening the store")
             }
             logger.info("received \(ShutdownSignals.name(signal)), finishing requests in flight")
@@ -134,9 +139,10 @@ final class Worker: @unchecked Sendable {
     // @unchecked: used by exactly one thread after it is handed over at spawn.
     let server: FastCGIResponder
     var reader: TokenStoreReader?
+    /// The `StoreReaderSet` generation `reader` was opened in.
     var readerGeneration = 0
-    /// Derives tokens for unknown numbers when minting is configured; used when reopening.
-    let minter: TokenMinter?
+    /// How unknown numbers get tokens when minting is configured; used when reopening.
+    let minting: TokenStoreReader.Minting?
     var request = FCGX_Request()
     var body: [UInt8]
     let bodyLimit: Int
@@ -144,10 +150,10 @@ final class Worker: @unchecked Sendable {
     let logBuffer: LineBuffer
     let logger: Logger
 
-    init(server: FastCGIResponder, reader: TokenStoreReader, minter: TokenMinter?) {
+    init(server: FastCGIResponder, reader: TokenStoreReader, minting: TokenStoreReader.Minting?) {
         self.server = server
         self.reader = reader
-        self.minter = minter
+        self.minting = minting
         self.bodyLimit = server.configuration.handler.maxBodyBytes
         self.logBuffer = LineBuffer(writer: server.logWriter)
         self.logger = ResponderLogging.makeLogger(
@@ -158,21 +164,27 @@ final class Worker: @unchecked Sendable {
     }
 
     func run() {
-        defer { logBuffer.flush() }
+        defer {
+            dropReader()
+            logBuffer.flush()
+        }
         if server.configuration.scheduling == .batch && token_schedule_batch() != 0 {
             logger.warning("could not switch to SCHED_BATCH", metadata: ["cause": "\(ListeningSocket.errorString())"])
         }
         var events = [epoll_event](repeating: epoll_event(), count: Self.eventBatch)
         while true {
             let stopping = server.stopping.load(ordering: .relaxed)
+            if reader != nil && readerGeneration != server.readers.current { dropReader() }
             var ready = epoll_wait(server.epollFD, &events, Int32(events.count), 0)
             if ready == 0 {
-                // Out of work: let go of the store snapshot, hand the log lines to the writer,
-                // then sleep, as the one waiter in epoll_wait or as a spare.
+                // Out of work: record what minting left in the log, let go of the store
+                // snapshot, hand the log lines to the writer, then sleep, as the one waiter in
+                // epoll_wait or as a spare.
+                reader?.checkpointMintedRows(idle: server.workersServing.load(ordering: .relaxed) == 0)
                 reader?.releaseSnapshot()
                 logBuffer.flush()
                 if server.waiterSlot.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
-                    ready = epoll_wait(server.epollFD, &events, Int32(events.count), stopping ? 100 : 1000)
+                    ready = epoll_wait(server.epollFD, &events, Int32(events.count), stopping ? 100 : Self.waiterTimeoutMilliseconds)
                     server.waiterSlot.store(false, ordering: .releasing)
                 } else {
                     if stopping { return }
@@ -192,8 +204,17 @@ final class Worker: @unchecked Sendable {
             server.workersServing.add(1, ordering: .relaxed)
             for event in events[0..<Int(ready)] { handle(event) }
             server.workersServing.subtract(1, ordering: .relaxed)
+            reader?.checkpointMintedRows(idle: false)
         }
     }
+
+    /// Longest the waiter sleeps in `epoll_wait` before it looks around: how long a store
+    /// reopen can wait for an idle waiter to close its reader.
+    static let waiterTimeoutMilliseconds: Int32 = 50
+
+    /// Longest a worker waits for the others to close their readers before it opens the store
+    /// again; past it the request is answered `store_unavailable`.
+    static let reopenWaitMicroseconds: Int64 = 250_000
 
     /// A spare worker's sleep: 1 ms while another worker is serving, so that connections ready
     /// behind a slow request (a minted token waiting for an import's write lock, say) or piling
@@ -327,24 +348,55 @@ final class Worker: @unchecked Sendable {
         ResponderLogging.logRequest(logger, response: response, endpoint: endpoint, microseconds: elapsed)
     }
 
-    /// Runs `body` with this worker's store reader, reopening it first after a SIGHUP or after
-    /// it could not be opened; if the store cannot be opened, answers as the handler does for
-    /// an unreadable store (client mistakes still get their own status).
+    /// Runs `body` with this worker's store reader, opening it first if the store was reopened
+    /// (SIGHUP, files changed) or could not be opened before. If the files at the store path
+    /// are no longer the ones the reader has open, starts a reopen of every worker's reader and
+    /// opens the store again. If the store cannot be opened, answers as the handler does for an
+    /// unreadable store (client mistakes still get their own status).
     private func withReader(_ body: (inout StoreLookup) -> TokenResponse) -> TokenResponse {
-        let generation = server.storeGeneration.load(ordering: .acquiring)
-        if reader == nil || generation != readerGeneration {
-            readerGeneration = generation
-            reader = nil
-            do {
-                reader = try server.configuration.openReader(minter: minter, logger: server.logger)
-            } catch {
-                var unavailable = StoreLookup.unavailable(error)
-                return body(&unavailable)
+        var failure = StoreError(.cannotOpen, "token store \(server.configuration.storePath) keeps changing")
+        for _ in 0..<2 {
+            if reader != nil && readerGeneration != server.readers.current { dropReader() }
+            if reader == nil {
+                do {
+                    try openReader()
+                } catch {
+                    failure = error
+                    break
+                }
             }
+            if reader!.holdSnapshot(now: monotonicMicroseconds(), maxAge: Self.snapshotMaxAge) {
+                var lookup = StoreLookup.open(reader!)
+                return body(&lookup)
+            }
+            if server.readers.reopen(after: readerGeneration) {
+                server.logger.warning(
+                    "token store files changed (replaced, removed or emptied); reopening it",
+                    metadata: ["store": "\(server.configuration.storePath)"])
+            }
+            dropReader()
         }
-        reader!.holdSnapshot(now: monotonicMicroseconds(), maxAge: Self.snapshotMaxAge)
-        var lookup = StoreLookup.open(reader!)
-        return body(&lookup)
+        var unavailable = StoreLookup.unavailable(failure)
+        return body(&unavailable)
+    }
+
+    /// Opens this worker's reader in the current generation, once every reader of an older
+    /// generation is closed.
+    private func openReader() throws(StoreError) {
+        let generation = server.readers.current
+        guard server.readers.waitForOlderReaders(than: generation, timeoutMicroseconds: Self.reopenWaitMicroseconds) else {
+            throw StoreError(.cannotOpen, "token store is being reopened; other workers still hold the previous files")
+        }
+        reader = try server.configuration.openReader(minting: minting)
+        readerGeneration = generation
+        server.readers.opened(in: generation)
+    }
+
+    /// Closes this worker's reader (and its minting connection), if open.
+    private func dropReader() {
+        guard reader != nil else { return }
+        reader = nil
+        server.readers.closed(in: readerGeneration)
     }
 
     /// Reads the body into `body`, at most `bodyLimit + 1` bytes; true if stdin was read to its
@@ -377,7 +429,7 @@ enum StoreLookup: TokenLookup {
         }
     }
 
-    mutating func mintToken(forKey key: String) throws -> String {
+    mutating func mintToken(forKey key: String) throws -> String? {
         switch self {
         case .open(let reader): try reader.mintToken(forKey: key)
         case .unavailable(let error): throw error

@@ -11,16 +11,22 @@ public enum SecretFile {
 
     /// The file's text without surrounding whitespace; refuses an empty file.
     public static func read(_ path: String) throws(Failure) -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    /// The file's bytes without surrounding ASCII whitespace (space, tab, CR, LF), exactly as
+    /// stored otherwise: a key of random bytes (`head -c 32 /dev/urandom > FILE`) is used as
+    /// those bytes, not decoded as text. Refuses an empty file.
+    public static func readBytes(_ path: String) throws(Failure) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(description: "cannot read key file \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let text = String(decoding: readAll(fd, limit: 65536), as: UTF8.self)
-        let trimmed = text.unicodeScalars.drop(while: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" })
-            .reversed().drop(while: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }).reversed()
-        guard !trimmed.isEmpty else { throw Failure(description: "key file \(path) is empty") }
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: trimmed)
-        return String(view)
+        let bytes = readAll(fd, limit: 65536)
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
+            throw Failure(description: "key file \(path) is empty")
+        }
+        return Array(bytes[first...last])
     }
 
     /// True if others than the owner and group can read `path` (worth a warning).

@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     /// Longest a worker waits on a stalled connection (reading a request, writing an answer)
     /// before giving up on it, in seconds.
     public var ioTimeoutSeconds: Int
+    /// New rows minting may add per process start (`--mint-max-rows`); past it, unknown numbers
+    /// are answered as with `not-found`.
+    public var mintMaxRows: Int = MintBudget.defaultMaxNewRows
     /// How the kernel schedules the worker threads (`--scheduling`).
     public var scheduling: Scheduling = .batch
 
@@ -62,15 +65,22 @@ public struct ServerConfiguration: Sendable {
 }
 
 extension ServerConfiguration {
-    /// Opens a store reader set up as configured (minting included), reporting failures to
-    /// record a minted token through `logger`.
-    func openReader(minter: TokenMinter?, logger: Logger) throws(StoreError) -> TokenStoreReader {
-        let minting = minter.map { minter in
-            TokenStoreReader.Minting(minter: minter) { error in
-                logger.error("minted token not recorded (the reply still carries it)", metadata: ["cause": "\(error)"])
-            }
+    /// Opens a store reader set up as configured, minting with `minting` (from ``makeMinting(logger:)``).
+    func openReader(minting: TokenStoreReader.Minting?) throws(StoreError) -> TokenStoreReader {
+        try TokenStoreReader(path: storePath, minting: minting)
+    }
+
+    /// The minting set-up shared by every reader of the process, if minting is configured:
+    /// the minter, a budget of ``mintMaxRows`` new rows, and failures reported through `logger`.
+    func makeMinting(logger: Logger) throws(StoreError) -> TokenStoreReader.Minting? {
+        guard let minter = try makeMinter() else { return nil }
+        let budget = MintBudget(maxNewRows: mintMaxRows) { limit in
+            logger.warning(
+                "minting stopped: \(limit) new rows minted since start (--mint-max-rows); unknown numbers now get not-found until restart")
         }
-        return try TokenStoreReader(path: storePath, minting: minting)
+        return TokenStoreReader.Minting(minter: minter, budget: budget) { error in
+            logger.error("minted token not recorded (the reply still carries it)", metadata: ["cause": "\(error)"])
+        }
     }
 
     /// Opens the store (and reads the mint key, if minting) once and lets go: throws what
@@ -86,18 +96,18 @@ extension ServerConfiguration {
         guard let mintKeyFile else {
             throw StoreError(.cannotOpen, "--unknown mint needs --mint-key-file (or TOKEN_MINT_KEY_FILE)")
         }
-        let secret: String
+        let secret: [UInt8]
         do {
-            secret = try SecretFile.read(mintKeyFile)
+            secret = try SecretFile.readBytes(mintKeyFile)
         } catch {
             throw StoreError(.cannotOpen, error.description)
         }
-        guard secret.utf8.count >= TokenMinter.minimumKeyBytes else {
+        guard secret.count >= TokenMinter.minimumKeyBytes else {
             throw StoreError(
                 .cannotOpen,
-                "mint key file \(mintKeyFile) holds \(secret.utf8.count) bytes; use at least \(TokenMinter.minimumKeyBytes) (e.g. head -c 32 /dev/urandom | base64 > FILE)"
+                "mint key file \(mintKeyFile) holds \(secret.count) bytes; use at least \(TokenMinter.minimumKeyBytes) (e.g. head -c 32 /dev/urandom | base64 > FILE)"
             )
         }
-        return TokenMinter(keyBytes: Array(secret.utf8))
+        return TokenMinter(keyBytes: secret)
     }
 }

@@ -27,12 +27,15 @@ public struct TokenHandler: Sendable {
             case .notFound: throw .unknownNumber
             case .empty: return Self.success(token: "", outcome: .unknown, maskedNumber: masked)
             case .mint:
+                let minted: String?
                 do {
-                    let token = try lookup.mintToken(forKey: key)
-                    return Self.success(token: token, outcome: .minted, maskedNumber: masked)
+                    minted = try lookup.mintToken(forKey: key)
                 } catch {
                     throw .storeUnavailable(cause: "\(error)")
                 }
+                // Past the minting limit, unknown numbers are answered as with not-found.
+                guard let token = minted else { throw .unknownNumber }
+                return Self.success(token: token, outcome: .minted, maskedNumber: masked)
             }
         } catch {
             var response = error.response

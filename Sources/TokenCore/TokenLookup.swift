@@ -6,12 +6,13 @@ public protocol TokenLookup {
 
     /// A token for a valid number the store does not know, when the responder mints
     /// (`--unknown mint`): derived from the number, recorded if possible. Only called then.
-    mutating func mintToken(forKey key: String) throws -> String
+    /// nil when minting has reached its limit: the number is then answered as unknown.
+    mutating func mintToken(forKey key: String) throws -> String?
 }
 
 extension TokenLookup {
     /// Lookups that cannot mint report it as a store failure (a configuration error).
-    public mutating func mintToken(forKey key: String) throws -> String {
+    public mutating func mintToken(forKey key: String) throws -> String? {
         throw MintingUnavailable()
     }
 }

@@ -55,6 +55,13 @@ final class SQLiteConnection {
         return try statement.step() ? statement.int64(0) : nil
     }
 
+    /// True when the database file this connection opened is no longer at its path (renamed,
+    /// deleted or replaced), as SQLite itself checks it (`SQLITE_FCNTL_HAS_MOVED`).
+    var hasMoved: Bool {
+        var moved: Int32 = 0
+        return sqlite3_file_control(handle, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved != 0
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
 }

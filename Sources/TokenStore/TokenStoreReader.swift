@@ -9,8 +9,14 @@ import TokenCore
 /// `tokenctl` import, and each lookup starts a fresh read transaction, so a committed change is
 /// visible to the next request without a restart. A server under load can instead hold one
 /// read transaction across consecutive lookups (`holdSnapshot`) and release it when it goes idle.
+///
+/// The reader remembers which files it opened (``StoreFiles``) and `holdSnapshot` refuses to
+/// start a snapshot once the files at the path are no longer those: the caller must then close
+/// every reader of the process and open the store again (see `holdSnapshot`).
 public final class TokenStoreReader: TokenLookup {
     let connection: SQLiteConnection
+    /// The database, `-wal` and `-shm` files this reader opened.
+    public let files: StoreFiles
     private let lookup: SQLiteStatement
     private let minting: Minting?
     private var recorder: MintedTokenRecorder?
@@ -23,12 +29,18 @@ public final class TokenStoreReader: TokenLookup {
     public struct Minting: Sendable {
         /// Derives the tokens.
         public var minter: TokenMinter
+        /// How many new rows minting may still add, shared by every reader of the process.
+        public var budget: MintBudget
         /// Told when a minted token could not be recorded (the reply still carries it).
         public var onRecordFailure: @Sendable (StoreError) -> Void
 
         /// Creates a minting setup.
-        public init(minter: TokenMinter, onRecordFailure: @escaping @Sendable (StoreError) -> Void) {
+        public init(
+            minter: TokenMinter, budget: MintBudget = MintBudget(maxNewRows: MintBudget.defaultMaxNewRows),
+            onRecordFailure: @escaping @Sendable (StoreError) -> Void
+        ) {
             self.minter = minter
+            self.budget = budget
             self.onRecordFailure = onRecordFailure
         }
     }
@@ -39,10 +51,16 @@ public final class TokenStoreReader: TokenLookup {
         self.minting = minting
         connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY)
         sqlite3_busy_timeout(connection.handle, 200)
+        token_sqlite_no_checkpoint_on_close(connection.handle)
         do throws(StoreError) {
             let version = try connection.integer("PRAGMA user_version") ?? 0
             try StoreSchema.checkReadable(version: version, path: path)
+            // Reading has opened the -wal and -shm files: note which files these are.
             let pages = try connection.integer("PRAGMA page_count") ?? 0
+            files = StoreFiles(path: path)
+            guard !connection.hasMoved, files.database != nil, !files.databaseIsEmpty else {
+                throw StoreError(.cannotOpen, "token store \(path) was replaced while it was being opened")
+            }
             try connection.execute("PRAGMA cache_size = \(Self.cachePages(storePages: pages))")
             lookup = try connection.prepare("SELECT token FROM tokens WHERE number = ?1")
             begin = try connection.prepare("BEGIN")
@@ -65,14 +83,20 @@ public final class TokenStoreReader: TokenLookup {
         min(max(storePages / 16, 500), 2048)
     }
 
-    /// A derived token for `key`, recorded in the store if possible (see `MintedTokenRecorder`).
-    public func mintToken(forKey key: String) throws -> String {
+    /// A derived token for `key`, recorded in the store if possible (see `MintedTokenRecorder`);
+    /// nil once minting has added its budget of new rows (the number is then answered as
+    /// unknown, and ``MintBudget/reserve()`` has told the caller once).
+    public func mintToken(forKey key: String) throws -> String? {
         guard let minting else { throw MintingUnavailable() }
+        guard minting.budget.reserve() else { return nil }
         let token = minting.minter.token(forKey: key)
         do throws(StoreError) {
             if recorder == nil { recorder = try MintedTokenRecorder(path: connection.path) }
-            return try recorder!.record(key: key, token: token, now: Int64(time(nil)))
+            let (stored, added) = try recorder!.record(key: key, token: token, now: Int64(time(nil)))
+            if !added { minting.budget.giveBack() }
+            return stored
         } catch {
+            minting.budget.giveBack()
             recorder = nil  // reopen next time: the failure may have been a closed file
             minting.onRecordFailure(error)
             return token
@@ -86,13 +110,37 @@ public final class TokenStoreReader: TokenLookup {
     /// holding a transaction takes them once. While held, later commits are not seen, so a
     /// server holds one only while busy, bounded by `maxAge`, and calls `releaseSnapshot()`
     /// before it waits for work. On failure lookups simply run in autocommit mode.
-    public func holdSnapshot(now: Int64, maxAge: Int64) {
+    ///
+    /// Before a new snapshot starts, the files at the store's path are compared with the ones
+    /// this reader opened (three `stat`s per snapshot, not per lookup). Returns false, holding
+    /// nothing, when they differ or the database file is empty: the reader must not be used
+    /// again. Every other reader of the store in this process must be closed too before the
+    /// store is opened again, because SQLite shares one `-shm` mapping between all connections
+    /// of a process to the same database file.
+    public func holdSnapshot(now: Int64, maxAge: Int64) -> Bool {
         if let since = snapshotSince {
-            if now - since <= maxAge { return }
+            if now - since <= maxAge { return true }
             releaseSnapshot()
         }
+        guard StoreFiles(path: connection.path).areStill(files) else { return false }
         defer { sqlite3_reset(begin.handle) }
         if (try? begin.step()) != nil { snapshotSince = now }
+        return true
+    }
+
+    /// Copies minted rows out of the write-ahead log, as `tokenctl` does after its writes:
+    /// SQLite's automatic checkpoint cannot finish while other workers hold snapshots, so under
+    /// minting load the log would otherwise only grow. Call it after answers have been sent.
+    /// With `idle` (no worker is serving) the log file is emptied, waiting up to
+    /// ``MintedTokenRecorder/checkpointWaitMilliseconds`` for readers; otherwise, once
+    /// ``MintedTokenRecorder/checkpointEveryRows`` rows were minted, a checkpoint that never
+    /// waits. Lets go of this reader's own snapshot first. Does nothing if nothing was minted.
+    public func checkpointMintedRows(idle: Bool) {
+        guard let recorder, recorder.rowsSinceCheckpoint > 0,
+            idle || recorder.rowsSinceCheckpoint >= MintedTokenRecorder.checkpointEveryRows
+        else { return }
+        releaseSnapshot()
+        recorder.checkpoint(truncate: idle)
     }
 
     /// Ends the read transaction `holdSnapshot` started, so the next lookup sees every commit.

@@ -19,6 +19,7 @@ struct Settings {
     var maxSkew: Int?
     var mintKeyFile: String?
     var scheduling: String?
+    var mintMaxRows: Int?
 
     func configuration() throws(ValidationError) -> ServerConfiguration {
         guard let storePath = store ?? env("TOKEN_STORE"), !storePath.isEmpty else {
@@ -91,6 +92,18 @@ struct Settings {
         configuration.mintKeyFile = mintKeyFile ?? env("TOKEN_MINT_KEY_FILE")
         if configuration.handler.unknownNumbers == .mint && configuration.mintKeyFile == nil {
             throw ValidationError("--unknown mint needs --mint-key-file PATH (or TOKEN_MINT_KEY_FILE)")
+        }
+        if let path = configuration.mintKeyFile, configuration.handler.unknownNumbers == .mint,
+            SecretFile.isWorldReadable(path)
+        {
+            ResponderLogging.makeLogger(level: .warning).warning(
+                "mint key file \(path) is readable by every user, who could then predict minted tokens; chmod 0640 it")
+        }
+        if let text = mintMaxRows.map(String.init) ?? env("TOKEN_MINT_MAX_ROWS") {
+            guard let value = Int(text), value >= 0 else {
+                throw ValidationError("--mint-max-rows / TOKEN_MINT_MAX_ROWS must be a row count of 0 or more, got '\(text)'")
+            }
+            configuration.mintMaxRows = value
         }
         return configuration
     }

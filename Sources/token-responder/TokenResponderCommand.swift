@@ -25,6 +25,8 @@ struct TokenResponderCommand: ParsableCommand {
             set TOKEN_STORE (Apache: SetEnv TOKEN_STORE /srv/udesk/tokens.db).
 
             SIGTERM or SIGINT: requests in flight finish, then it exits 0.
+            The store's files are watched: when the files at the store path are replaced, \
+            removed or emptied, every worker reopens the store before its next snapshot.
             SIGHUP: every worker reopens the store before its next request.
             """)
 
@@ -61,6 +63,9 @@ struct TokenResponderCommand: ParsableCommand {
     @Option(name: .long, help: "File holding the secret minted tokens are derived from; needed by --unknown mint. (env: TOKEN_MINT_KEY_FILE)")
     var mintKeyFile: String?
 
+    @Option(name: .long, help: "With --unknown mint: most new rows minting adds per process start; past it, unknown numbers get not-found (logged once). (env: TOKEN_MINT_MAX_ROWS, default: 100000)")
+    var mintMaxRows: Int?
+
     @Option(name: .long, help: "CPU scheduling of the worker threads: batch (SCHED_BATCH: a worker woken by a request does not preempt nginx or whatever else is running, yet gets its fair share of CPU; about 10% more throughput under heavy load on a small machine) or normal (the kernel's default). (env: TOKEN_SCHEDULING, default: batch)")
     var scheduling: String?
 
@@ -69,7 +74,7 @@ struct TokenResponderCommand: ParsableCommand {
         Settings(
             store: store, socket: socket, socketMode: socketMode, threads: threads, unknown: unknown,
             maxBody: maxBody, countryCode: countryCode, logLevel: logLevel, keyFile: keyFile, maxSkew: maxSkew,
-            mintKeyFile: mintKeyFile, scheduling: scheduling)
+            mintKeyFile: mintKeyFile, scheduling: scheduling, mintMaxRows: mintMaxRows)
     }
 
     func validate() throws {

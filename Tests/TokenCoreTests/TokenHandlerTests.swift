@@ -167,3 +167,24 @@ struct TokenHandlerTests {
         #expect(text.contains("\r\nAllow: POST\r\n\r\n{\"error\":\"method_not_allowed\""))
     }
 }
+
+/// A lookup whose minting has reached its limit.
+struct ExhaustedMinting: TokenLookup {
+    func token(forKey key: String) throws -> String? { nil }
+    func mintToken(forKey key: String) throws -> String? { nil }
+}
+
+@Suite("Minting limit")
+struct MintingLimitTests {
+    @Test("past the minting limit an unknown number is answered as not found")
+    func exhausted() {
+        var configuration = HandlerConfiguration()
+        configuration.unknownNumbers = .mint
+        let body = Array(#"{"timestamp": 1501124998, "number": 13800138000}"#.utf8)
+        let request = TokenRequest(method: "POST", contentType: "application/json", contentLength: body.count, body: body)
+        var lookup = ExhaustedMinting()
+        let response = TokenHandler(configuration: configuration).respond(to: request, lookup: &lookup)
+        #expect(response.status == 404)
+        #expect(String(decoding: response.body, as: UTF8.self).contains("unknown_number"))
+    }
+}

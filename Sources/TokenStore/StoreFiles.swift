@@ -1,0 +1,52 @@
+import Glibc
+
+/// Which files are at a store's path right now: the database, its `-wal` and its `-shm`, by
+/// device and inode, and whether the database file still has content.
+///
+/// A reader records them when it opens the store and compares before every snapshot: if an
+/// operator removed the `-wal`/`-shm` files, moved a backup over the store, or deleted it, the
+/// files SQLite has open are no longer the ones other processes use, and reading on would mix
+/// two generations of files (a writer that cannot see the reader's locks rewrites pages under
+/// it). The reader must then be closed and the store opened again.
+public struct StoreFiles: Equatable, Sendable {
+    /// One file's identity; nil when no file is at that path.
+    public struct Identity: Equatable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    /// The database file (nil: missing).
+    public var database: Identity?
+    /// True when the database file is empty: truncated, or a placeholder with no store in it.
+    public var databaseIsEmpty: Bool
+    /// The write-ahead log.
+    public var wal: Identity?
+    /// The WAL index (shared memory) file.
+    public var shm: Identity?
+
+    /// Reads the identities of the files at `path`, `path-wal` and `path-shm` (three `stat`s).
+    public init(path: String) {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            database = Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+            databaseIsEmpty = info.st_size == 0
+        } else {
+            database = nil
+            databaseIsEmpty = true
+        }
+        wal = Self.identity(path + "-wal")
+        shm = Self.identity(path + "-shm")
+    }
+
+    private static func identity(_ path: String) -> Identity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// True when these files can still be read as the store a reader opened as `opened`: the
+    /// same three files, and a database file that is not empty.
+    public func areStill(_ opened: StoreFiles) -> Bool {
+        self == opened && !databaseIsEmpty
+    }
+}
