@@ -48,23 +48,34 @@ public enum StoreSchema {
     static func migrate(_ connection: SQLiteConnection) throws(StoreError) {
         try connection.execute("BEGIN IMMEDIATE")
         do throws(StoreError) {
-            let version = try connection.integer("PRAGMA user_version") ?? 0
-            if version > currentVersion {
-                throw StoreError(
-                    .incompatibleSchema,
-                    "\(connection.path) has schema version \(version), newer than this binary knows (\(currentVersion)); upgrade tokenctl"
-                )
-            }
-            for step in Int(version)..<Int(currentVersion) {
-                try connection.execute(migrations[step])
-            }
-            if version < currentVersion {
-                try connection.execute("PRAGMA user_version = \(currentVersion)")
-            }
+            try migrateInTransaction(connection)
             try connection.execute("COMMIT")
         } catch {
             try? connection.execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Brings the schema up to `currentVersion` inside the caller's write transaction, so
+    /// that a new store's schema commits together with its first rows.
+    static func migrateInTransaction(_ connection: SQLiteConnection) throws(StoreError) {
+        let version = try connection.integer("PRAGMA user_version") ?? 0
+        if version > currentVersion {
+            throw StoreError(
+                .incompatibleSchema,
+                "\(connection.path) has schema version \(version), newer than this binary knows (\(currentVersion)); upgrade tokenctl"
+            )
+        }
+        for step in Int(version)..<Int(currentVersion) {
+            try connection.execute(migrations[step])
+        }
+        if version < currentVersion {
+            try connection.execute("PRAGMA user_version = \(currentVersion)")
+        }
+    }
+
+    /// True when the connection's store has no schema yet (a new file).
+    static func isNew(_ connection: SQLiteConnection) throws(StoreError) -> Bool {
+        (try connection.integer("PRAGMA user_version") ?? 0) == 0
     }
 }

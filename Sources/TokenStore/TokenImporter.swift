@@ -28,8 +28,63 @@ public struct ImportReport: Sendable, Equatable {
     public var duplicates = 0
     /// Every invalid or conflicting line.
     public var problems: [ImportProblem] = []
+    /// Data rows in the file (header and blank lines not counted).
+    public var rows = 0
+    /// Rows the store held before the import.
+    public var rowsBefore = 0
+    /// A malformed file (unbalanced quote, text after a closing quote…): the import is refused
+    /// whatever the options, since the rest of the file cannot be read.
+    public var syntaxError: ImportProblem?
+    /// Why `--replace` was refused as a whole (no data rows, or more removals than allowed),
+    /// nil otherwise. The counts above are still what the import would have done.
+    public var refusal: String?
     /// True when the store was changed (false for a dry run or a refused import).
     public var committed = false
+
+    /// True when the import is refused: a syntax error, a `--replace` guard, or an invalid or
+    /// conflicting row without `skipInvalid`.
+    public func isRefused(skipInvalid: Bool) -> Bool {
+        syntaxError != nil || refusal != nil || (!problems.isEmpty && !skipInvalid)
+    }
+}
+
+/// How many of the store's rows an `import --replace` may remove (`--max-remove`).
+public enum RemovalLimit: Sendable, Equatable, CustomStringConvertible {
+    /// At most this many rows.
+    case rows(Int)
+    /// At most this percentage (0–100) of the rows the store held before the import.
+    case percent(Double)
+
+    /// The default: half of the store.
+    public static let `default` = RemovalLimit.percent(50)
+
+    /// Parses `5000` or `50%` (a decimal percentage from 0 to 100); nil if neither.
+    public init?(_ text: String) {
+        if text.hasSuffix("%") {
+            guard let value = Double(text.dropLast()), value.isFinite, (0...100).contains(value) else { return nil }
+            self = .percent(value)
+        } else {
+            guard let value = Int(text), value >= 0 else { return nil }
+            self = .rows(value)
+        }
+    }
+
+    /// True when removing `removed` of `before` rows stays within the limit.
+    public func allows(removing removed: Int, of before: Int) -> Bool {
+        switch self {
+        case .rows(let limit): removed <= limit
+        case .percent(let percent): percent >= 100 || Double(removed) <= Double(before) * percent / 100
+        }
+    }
+
+    /// `5000` or `50%`, as given on the command line.
+    public var description: String {
+        switch self {
+        case .rows(let limit): "\(limit)"
+        case .percent(let percent):
+            percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
+        }
+    }
 }
 
 /// Loads `number,customer_token` rows from CSV/TSV into the store in one transaction.
@@ -46,6 +101,10 @@ public struct TokenImporter {
         public var dryRun = false
         /// Leave invalid rows out instead of failing the import.
         public var skipInvalid = false
+        /// Most rows `replace` may remove; more refuses the whole import.
+        public var maxRemove = RemovalLimit.default
+        /// SQLite page cache of the import's connection, in KiB (see ``TokenImporter/cacheKiB``).
+        var cacheKiB = TokenImporter.cacheKiB
         /// Where the rows came from, recorded in the store's metadata.
         public var source = "-"
         /// Called with the number of records read so far, every ``TokenImporter/progressInterval``
@@ -85,35 +144,39 @@ public struct TokenImporter {
         }
         let connection = store.connection
         let now = Int64(time(nil))
-        try connection.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
+        try connection.execute("PRAGMA cache_size = -\(options.cacheKiB)")
         try connection.execute("BEGIN IMMEDIATE")
         do throws(StoreError) {
+            try store.createSchemaIfNeeded()
             let generation = (Int64(try store.meta("import_generation") ?? "0") ?? 0) + 1
             try store.setMeta("import_generation", String(generation))
             let before = try store.count()
             var report = try load(&reader, store: store, now: now, generation: generation)
-            if options.replace {
+            report.rowsBefore = before
+            if options.replace && report.syntaxError == nil {
                 try connection.execute("DELETE FROM tokens WHERE seen_in != \(generation)")
                 report.removed = connection.changes
+                report.refusal = Self.replaceRefusal(report, limit: options.maxRemove)
             }
             let after = try store.count()
             let changed = Int(try connection.integer("SELECT count(*) FROM tokens WHERE changed_in = \(generation)") ?? 0)
             report.added = after - before + report.removed
             report.updated = changed - report.added
             report.unchanged -= changed
-            let refused = !report.problems.isEmpty && !options.skipInvalid
+            let refused = report.isRefused(skipInvalid: options.skipInvalid)
             if refused || options.dryRun {
                 try connection.execute("ROLLBACK")
             } else {
                 try store.setMeta("last_import_time", String(now))
                 try store.setMeta("last_import_source", options.source)
                 try connection.execute("COMMIT")
+                store.schemaCommitted()
                 report.committed = true
                 store.checkpoint()
             }
             return report
         } catch {
-            try? connection.execute("ROLLBACK")
+            store.rollBackAfterFailure()
             throw error
         }
     }
@@ -138,7 +201,9 @@ public struct TokenImporter {
                 records += 1
                 if records & (Self.progressInterval - 1) == 0, let progress = options.progress { progress(records) }
             } catch {
-                report.problems.append(ImportProblem(line: error.line, reason: error.reason))
+                // The rest of the file cannot be read: with --replace, going on would remove
+                // every row after this line.
+                report.syntaxError = ImportProblem(line: error.line, reason: error.reason)
                 break
             }
             if fields.count == 1 && fields[0].isEmpty { continue }  // blank line
@@ -149,6 +214,7 @@ public struct TokenImporter {
                     continue
                 }
             }
+            report.rows += 1
             guard fields.count == 2 else {
                 report.problems.append(ImportProblem(line: line, reason: "expected 2 columns, found \(fields.count)"))
                 continue
@@ -185,6 +251,19 @@ public struct TokenImporter {
         }
         if options.skipInvalid { report.skipped = report.problems.count }
         return report
+    }
+
+    /// Why a `--replace` that would leave `report` must not go ahead, or nil: a file without
+    /// data rows (a CRM export that failed after its header) would empty the store, and more
+    /// removals than `limit` usually mean the wrong file or a truncated one.
+    static func replaceRefusal(_ report: ImportReport, limit: RemovalLimit) -> String? {
+        if report.rows == 0 && report.rowsBefore > 0 {
+            return "the file has no data rows; --replace would remove all \(report.rowsBefore) rows of the store"
+        }
+        if !limit.allows(removing: report.removed, of: report.rowsBefore) {
+            return "--replace would remove \(report.removed) of the store's \(report.rowsBefore) rows, more than --max-remove \(limit) allows; give --max-remove 100% (or a larger count) if that is intended"
+        }
+        return nil
     }
 
     /// Column positions if `fields` is a header naming `number` and `customer_token` (or `token`).

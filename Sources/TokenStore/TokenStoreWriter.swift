@@ -17,13 +17,36 @@ public final class TokenStoreWriter {
     /// How long `checkpoint()` waits for readers still on an older snapshot.
     public static let checkpointWaitMilliseconds: Int32 = 2_000
 
-    /// Opens (creating if needed) the store at `path`.
-    public init(path: String) throws(StoreError) {
+    /// True when the store had no schema when opened with `schemaWithFirstWrite`: the schema
+    /// is then created inside the first write transaction (see ``TokenImporter``).
+    public private(set) var needsSchema = false
+
+    /// Opens (creating if needed) the store at `path`. With `schemaWithFirstWrite`, a new
+    /// store's schema is not committed on its own but with the first write transaction, so
+    /// that readers see either no token store (the responder answers `store_unavailable`) or
+    /// the store with all of its first import's rows, never an empty one (every number a 404).
+    public init(path: String, schemaWithFirstWrite: Bool = false) throws(StoreError) {
         try Self.createFileIfMissing(path)
         connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE)
         sqlite3_busy_timeout(connection.handle, Self.busyTimeoutMilliseconds)
         try connection.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
-        try StoreSchema.migrate(connection)
+        let isNew = try StoreSchema.isNew(connection)
+        if schemaWithFirstWrite && isNew {
+            needsSchema = true
+        } else {
+            try StoreSchema.migrate(connection)
+        }
+    }
+
+    /// Creates the schema inside the caller's write transaction if the store is new.
+    func createSchemaIfNeeded() throws(StoreError) {
+        guard needsSchema else { return }
+        try StoreSchema.migrateInTransaction(connection)
+    }
+
+    /// Marks the schema as committed (after the transaction that created it committed).
+    func schemaCommitted() {
+        needsSchema = false
     }
 
     /// Creates an empty file readable by the owner and group only, so SQLite (which copies the
@@ -58,9 +81,17 @@ public final class TokenStoreWriter {
             checkpoint()
             return result
         } catch {
-            try? connection.execute("ROLLBACK")
+            rollBackAfterFailure()
             throw error
         }
+    }
+
+    /// Rolls back after a failed write and empties the write-ahead log: a write that failed
+    /// part way (disk full, I/O error) leaves the frames it wrote in the log, and the file
+    /// would otherwise keep that space until the next successful write.
+    func rollBackAfterFailure() {
+        try? connection.execute("ROLLBACK")
+        checkpoint()
     }
 
     /// Copies the write-ahead log into the database file and empties it, after a commit.

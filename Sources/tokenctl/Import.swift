@@ -14,20 +14,30 @@ extension TokenCtl {
                 Tab-separated files are recognised by their first line.
 
                 All or nothing: one invalid row, or two rows whose numbers are the same customer with \
-                different tokens, refuses the whole import and lists every bad line (exit 1), unless \
-                --skip-invalid is given. The responder keeps answering during the import and sees the \
-                new rows once it commits.
+                different tokens, refuses the whole import and lists the bad lines (exit 1), unless \
+                --skip-invalid is given. A file that cannot be read as CSV (an unbalanced quote, text \
+                after a closing quote) is refused whatever the flags: --skip-invalid leaves out rows \
+                with an invalid number or token, never the rest of the file. The first 20 problems \
+                are listed, then how many more there are. The responder keeps answering during the \
+                import and sees the new rows once it commits.
+
+                --replace refuses, changing nothing (exit 1), when the file has no data rows (an export \
+                that failed after its header) or when it would remove more of the store's rows than \
+                --max-remove allows (default 50%); the message says how many rows would go. \
+                --dry-run reports the same refusal.
 
                 With --json, standard output is one JSON object instead of the summary line, with \
                 the counts added, updated, unchanged, removed and skipped, the booleans committed \
-                and dry_run, and problems: a list of {"line": N, "reason": "..."}. Problems are then \
-                not repeated on standard error; the exit status is the same.
+                and dry_run, refused (null, or why the whole import was refused), problem_count, and \
+                problems: the first 20 as {"line": N, "reason": "..."}. Problems are then not \
+                repeated on standard error; the exit status is the same.
 
                 On a terminal, standard error shows how many rows have been read, every 65536 rows.
 
                 Examples:
                   tokenctl --store tokens.db import customers.csv
                   tokenctl --store tokens.db import --replace --dry-run customers.csv
+                  tokenctl --store tokens.db import --replace --max-remove 100% customers.csv
                   crm-export | tokenctl --store tokens.db import -
                   tokenctl --store tokens.db import --json customers.csv | jq .added
                 """)
@@ -40,8 +50,13 @@ extension TokenCtl {
         @Flag(help: "Check the file and report what would change, without changing the store.")
         var dryRun = false
 
-        @Flag(help: "Leave invalid rows out (and list them) instead of refusing the import.")
+        @Flag(help: "Leave rows with an invalid number or token out (and list them) instead of refusing the import.")
         var skipInvalid = false
+
+        @Option(help: ArgumentHelp(
+            "With --replace: most of the store's rows the import may remove, as a count (5000) or a percentage of the store (50%); more refuses the import. 100% allows anything.",
+            valueName: "N|P%"))
+        var maxRemove: String = RemovalLimit.default.description
 
         @Flag(help: "Print the summary as one JSON object (problems included) on standard output.")
         var json = false
@@ -49,12 +64,22 @@ extension TokenCtl {
         @Argument(help: "CSV or TSV file, or - for standard input.")
         var file: String
 
+        /// Problems listed on standard error (or in --json) before "… and N more".
+        static let listedProblems = 20
+
+        func validate() throws {
+            guard RemovalLimit(maxRemove) != nil else {
+                throw ValidationError("--max-remove must be a row count like 5000 or a percentage like 50%, got '\(maxRemove)'")
+            }
+        }
+
         func run() throws {
             let path = try options.storePath()
             var importOptions = TokenImporter.Options()
             importOptions.replace = replace
             importOptions.dryRun = dryRun
             importOptions.skipInvalid = skipInvalid
+            importOptions.maxRemove = RemovalLimit(maxRemove) ?? .default
             importOptions.source = file
             let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
@@ -63,7 +88,7 @@ extension TokenCtl {
             defer { if fd != 0 { close(fd) } }
             let progress = ImportProgress.forTerminal()
             if let progress { importOptions.progress = { progress.update($0) } }
-            let store = try TokenStoreWriter(path: path)
+            let store = try TokenStoreWriter(path: path, schemaWithFirstWrite: true)
             let importer = TokenImporter(normaliser: try options.normaliser(), options: importOptions)
             let report: ImportReport
             do {
@@ -73,21 +98,30 @@ extension TokenCtl {
                 progress?.finish()
                 throw error
             }
+            let refused = report.isRefused(skipInvalid: skipInvalid)
             if json {
                 print(Self.json(report, dryRun: dryRun))
-                if !report.problems.isEmpty && !skipInvalid { throw ExitCode(1) }
+                if refused { throw ExitCode(1) }
                 return
             }
-            for problem in report.problems {
+            if let syntaxError = report.syntaxError {
+                printError("\(file): \(syntaxError); the file cannot be read past it, so nothing was imported")
+            }
+            for problem in report.problems.prefix(Self.listedProblems) {
                 printError("\(file): \(problem)")
             }
-            let verb = report.committed ? "imported" : (dryRun && (report.problems.isEmpty || skipInvalid) ? "dry run, would import" : "refused, nothing changed")
+            if report.problems.count > Self.listedProblems {
+                printError("\(file): … and \(report.problems.count - Self.listedProblems) more")
+            }
+            if let refusal = report.refusal {
+                printError("\(file): refused: \(refusal)")
+            }
+            let verb =
+                report.committed ? "imported" : (dryRun && !refused ? "dry run, would import" : (dryRun ? "dry run, would be refused" : "refused, nothing changed"))
             print(
                 "\(verb): \(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged, \(report.removed) removed, \(report.skipped) skipped"
             )
-            if !report.problems.isEmpty && !skipInvalid {
-                throw ExitCode(1)
-            }
+            if refused { throw ExitCode(1) }
         }
 
         /// The `--json` summary.
@@ -100,9 +134,12 @@ extension TokenCtl {
             object.add("skipped", report.skipped)
             object.add("committed", report.committed)
             object.add("dry_run", dryRun)
+            object.add("refused", report.refusal ?? report.syntaxError.map { "\($0); the file cannot be read past it" })
+            let problems = (report.syntaxError.map { [$0] } ?? []) + report.problems
+            object.add("problem_count", problems.count)
             object.add(
                 "problems",
-                objects: report.problems.map { problem in
+                objects: problems.prefix(listedProblems).map { problem in
                     var entry = JSONObjectWriter()
                     entry.add("line", problem.line)
                     entry.add("reason", problem.reason)

@@ -274,3 +274,32 @@ def test_minting_is_bounded_warns_once_and_leaves_the_log_empty(tmp_path, start_
     log = responder.log_path.read_text()
     assert log.count("minting stopped") == 1, log[-2000:]
     assert "mint key file" in log and "readable by every user" in log
+
+
+def test_a_store_recreated_by_import_is_never_served_half_made(tmp_path, start_responder):
+    """The store deleted, then created again by `tokenctl import` while the responder serves:
+    until the import commits there is no token store at the path (500 store_unavailable); the
+    schema never shows up before the rows, which answered known numbers with 404 (or, with
+    --unknown mint, minted tokens in place of their real ones)."""
+    asked, old, new = old_and_new(tmp_path, 24)
+    store = tmp_path / "tokens.db"
+    tokenctl(store, "import", tmp_path / "old.csv")
+    responder = start_responder(store_path=store)
+    load = Load(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
+    try:
+        wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
+        load.set_phase("deleted", unavailable_ok=True)
+        time.sleep(0.05)
+        for suffix in ("", "-wal", "-shm"):
+            os.unlink(f"{store}{suffix}")
+        time.sleep(0.2)
+        load.set_phase("importing", {n: {new[n]} for n in asked}, unavailable_ok=True)
+        tokenctl(store, "import", tmp_path / "new.csv")
+        time.sleep(0.2)
+        load.set_phase("after", {n: {new[n]} for n in asked})
+        time.sleep(0.5)
+    finally:
+        load.stop()
+    load.assert_clean()
+    assert load.counts[("importing", "unavailable")] > 10, dict(load.counts)
+    assert load.counts[("after", "ok")] > 50, dict(load.counts)

@@ -205,7 +205,7 @@ def test_import_json(binaries, tmp_path):
     good.write_text("number,customer_token\n13800138000,a\n13000000001,b\n")
     report = json.loads(ok("import", "--json", good, store=store))
     assert report == {"added": 2, "updated": 0, "unchanged": 0, "removed": 0, "skipped": 0,
-                      "committed": True, "dry_run": False, "problems": []}
+                      "committed": True, "dry_run": False, "refused": None, "problem_count": 0, "problems": []}
     dry = json.loads(ok("import", "--json", "--dry-run", "--replace", FIXTURE_CSV, store=store))
     assert dry["dry_run"] is True and dry["committed"] is False
     assert (dry["added"], dry["updated"], dry["removed"]) == (11, 1, 1)
@@ -374,3 +374,72 @@ def test_no_store_given_is_a_usage_error(binaries):
 
 def test_store_from_environment(db):
     assert ok("stats", "--json", env={"TOKEN_STORE": str(db)}) == ok("stats", "--json", store=db)
+
+
+# ------------------------------------------------------------------------------------------
+# import guards: no import wipes the store by accident
+
+def _count(store: Path) -> int:
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as conn:
+        return conn.execute("SELECT count(*) FROM tokens").fetchone()[0]
+
+
+@pytest.fixture
+def big(binaries, tmp_path) -> Path:
+    path = tmp_path / "big.db"
+    _rows_csv(tmp_path / "big.csv", 20_000)
+    ok("import", tmp_path / "big.csv", store=path)
+    return path
+
+
+def test_replace_with_a_header_only_file_is_refused(big, tmp_path):
+    header = tmp_path / "header.csv"
+    header.write_text("number,customer_token\n")
+    for extra in ([], ["--max-remove", "100%"], ["--skip-invalid"]):
+        cp = ctl("import", "--replace", *extra, header, store=big)
+        assert_clean_failure(cp, 1)
+        assert "no data rows" in cp.stderr.decode() and "20000" in cp.stderr.decode()
+        assert _count(big) == 20_000
+
+
+def test_a_syntax_error_refuses_the_import_even_with_skip_invalid(big, tmp_path):
+    lines = (tmp_path / "big.csv").read_text().splitlines()
+    lines[101] += '"'  # one stray quote on line 102
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join(lines) + "\n")
+    cp = ctl("import", "--replace", "--skip-invalid", broken, store=big)
+    assert_clean_failure(cp, 1)
+    assert "line 102" in cp.stderr.decode()
+    assert "refused, nothing changed" in cp.stdout.decode()
+    assert _count(big) == 20_000
+    doc = json.loads(ctl("import", "--replace", "--skip-invalid", "--json", broken, store=big).stdout)
+    assert doc["committed"] is False and "line 102" in doc["refused"]
+
+
+def test_replace_removing_more_than_max_remove_is_refused_and_can_be_allowed(big, tmp_path):
+    _rows_csv(tmp_path / "few.csv", 5_000)  # keeps 5000 of 20000: removes 75%
+    dry = ctl("import", "--replace", "--dry-run", tmp_path / "few.csv", store=big)
+    assert_clean_failure(dry, 1)
+    assert "15000 of the store's 20000 rows" in dry.stderr.decode() and "--max-remove" in dry.stderr.decode()
+    assert "would be refused" in dry.stdout.decode()
+    cp = ctl("import", "--replace", tmp_path / "few.csv", store=big)
+    assert_clean_failure(cp, 1)
+    assert _count(big) == 20_000
+    doc = json.loads(ctl("import", "--replace", "--json", tmp_path / "few.csv", store=big).stdout)
+    assert doc["committed"] is False and doc["removed"] == 15_000 and "--max-remove" in doc["refused"]
+    assert_clean_failure(ctl("import", "--replace", "--max-remove", "14999", tmp_path / "few.csv", store=big), 1)
+    assert "15000 removed" in ok("import", "--replace", "--max-remove", "15000", tmp_path / "few.csv", store=big)
+    assert _count(big) == 5_000
+    assert_clean_failure(ctl("import", "--replace", "--max-remove", "half", tmp_path / "few.csv", store=big))
+
+
+def test_the_problem_list_is_capped(binaries, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("number,customer_token\n" + "".join(f"not-a-number-{i},t\n" for i in range(5_000)))
+    cp = ctl("import", bad, store=tmp_path / "s.db")
+    assert_clean_failure(cp, 1)
+    lines = cp.stderr.decode().splitlines()
+    assert len(lines) == 21, lines[:3]
+    assert lines[-1].endswith("… and 4980 more")
+    doc = json.loads(ctl("import", "--json", bad, store=tmp_path / "s.db").stdout)
+    assert doc["problem_count"] == 5_000 and len(doc["problems"]) == 20

@@ -6,14 +6,16 @@ import TokenCore
 enum StoreTestSupport {
     /// Imports `text` (CSV) into the store at `store`, through a file in `directory`.
     @discardableResult
-    static func importCSV(_ text: String, into store: String, in directory: TemporaryDirectory, replace: Bool = false)
-        throws -> ImportReport
-    {
+    static func importCSV(
+        _ text: String, into store: String, in directory: TemporaryDirectory, replace: Bool = false,
+        maxRemove: RemovalLimit = .default
+    ) throws -> ImportReport {
         let file = directory.write("import-\(UInt32.random(in: 0...UInt32.max)).csv", text)
         let fd = open(file, O_RDONLY)
         defer { close(fd) }
         var options = TokenImporter.Options()
         options.replace = replace
+        options.maxRemove = maxRemove
         return try TokenImporter(normaliser: PhoneNumberNormaliser(), options: options)
             .run(fd: fd, into: TokenStoreWriter(path: store))
     }
