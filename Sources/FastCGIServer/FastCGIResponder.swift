@@ -55,6 +55,10 @@ public final class FastCGIResponder: @unchecked Sendable {
     let waiterSlot = Atomic<Bool>(false)
     /// Workers handling requests right now.
     let workersServing = Atomic<Int>(0)
+    /// Connections whose request has not fully arrived; they wait without a worker.
+    let pending = PendingConnections()
+    /// Rate limit of the "accept failed" error (descriptors exhausted): one line per 10 s.
+    let acceptFailures = RateLimitedWarning(intervalMicroseconds: 10_000_000)
 
     /// Takes ownership of `listenFD` (already listening). Throws if epoll cannot be set up.
     public init(configuration: ServerConfiguration, listenFD: Int32, ownedSocketPath: String?) throws(ListeningSocket.Failure) {
@@ -146,6 +150,8 @@ final class Worker: @unchecked Sendable {
     var request = FCGX_Request()
     var body: [UInt8]
     let bodyLimit: Int
+    /// Where the bytes waiting on a connection are peeked at before libfcgi reads them.
+    var peekBuffer: [UInt8]
     /// Request lines wait here while requests keep coming; flushed before waiting for work.
     let logBuffer: LineBuffer
     let logger: Logger
@@ -160,6 +166,7 @@ final class Worker: @unchecked Sendable {
             level: server.configuration.logLevel, writer: server.logWriter, buffer: logBuffer)
         self.body = []
         body.reserveCapacity(bodyLimit + 1)
+        self.peekBuffer = [UInt8](repeating: 0, count: FastCGIRequestScan.peekCapacity(maxBody: bodyLimit))
         FCGX_InitRequest(&request, -1, 0)
     }
 
@@ -175,6 +182,7 @@ final class Worker: @unchecked Sendable {
         while true {
             let stopping = server.stopping.load(ordering: .relaxed)
             if reader != nil && readerGeneration != server.readers.current { dropReader() }
+            if !server.pending.isEmpty { sweepPending() }
             var ready = epoll_wait(server.epollFD, &events, Int32(events.count), 0)
             if ready == 0 {
                 // Out of work: record what minting left in the log, let go of the store
@@ -184,10 +192,11 @@ final class Worker: @unchecked Sendable {
                 reader?.releaseSnapshot()
                 logBuffer.flush()
                 if server.waiterSlot.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
-                    ready = epoll_wait(server.epollFD, &events, Int32(events.count), stopping ? 100 : Self.waiterTimeoutMilliseconds)
+                    let timeout = server.pending.isEmpty ? (stopping ? 100 : Self.waiterTimeoutMilliseconds) : 1
+                    ready = epoll_wait(server.epollFD, &events, Int32(events.count), timeout)
                     server.waiterSlot.store(false, ordering: .releasing)
                 } else {
-                    if stopping { return }
+                    if stopping && server.pending.isEmpty { return }
                     sparePause()
                     continue
                 }
@@ -198,7 +207,7 @@ final class Worker: @unchecked Sendable {
                 return
             }
             if ready == 0 {
-                if stopping { return }
+                if stopping && server.pending.isEmpty { return }  // parked requests are in flight too
                 continue
             }
             server.workersServing.add(1, ordering: .relaxed)
@@ -227,7 +236,7 @@ final class Worker: @unchecked Sendable {
     /// worker) and the responder spent 30% more CPU per request. With one waiter, a busy worker
     /// takes what arrives while it serves, and the others join in when work piles up.
     private func sparePause() {
-        let serving = server.workersServing.load(ordering: .relaxed) > 0
+        let serving = server.workersServing.load(ordering: .relaxed) > 0 || !server.pending.isEmpty
         var pause = timespec(tv_sec: 0, tv_nsec: serving ? 1_000_000 : 20_000_000)
         nanosleep(&pause, nil)
     }
@@ -278,8 +287,12 @@ final class Worker: @unchecked Sendable {
             let fd = token_accept_cloexec(server.listenFD)
             guard fd >= 0 else {
                 if errno == EMFILE || errno == ENFILE {
-                    server.logger.error(
-                        "accept failed; raise LimitNOFILE", metadata: ["cause": "\(ListeningSocket.errorString())"])
+                    let cause = ListeningSocket.errorString()
+                    if let suppressed = server.acceptFailures.shouldLog(now: monotonicMicroseconds()) {
+                        server.logger.error(
+                            "accept failed; raise LimitNOFILE (ulimit -n)",
+                            metadata: ["cause": "\(cause)", "suppressed": "\(suppressed)"])
+                    }
                     usleep(10_000)
                 }
                 break
@@ -303,8 +316,50 @@ final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Reads one request from `fd`, answers it, and re-arms the connection if it is kept.
-    private func serve(_ fd: Int32, registered: Bool) {
+    /// Peeks at what is waiting on `fd` and serves it once a whole request is there: an
+    /// incomplete one waits in `server.pending` (no worker), a malformed one is closed unread.
+    private func serve(_ fd: Int32, registered: Bool, deadline: Int64? = nil) {
+        switch peekRequest(fd) {
+        case .complete:
+            serveWhole(fd, registered: registered)
+        case .incomplete:
+            let now = monotonicMicroseconds()
+            let deadline = deadline ?? now + server.configuration.requestTimeoutMicroseconds
+            if now >= deadline {
+                logger.warning("closed a FastCGI connection whose request did not arrive in time (--request-timeout)")
+                close(fd)
+            } else {
+                server.pending.park(fd, deadline: deadline, registered: registered)
+            }
+        case .invalid(let reason):
+            logger.warning("closed a FastCGI connection sending a malformed request", metadata: ["reason": "\(reason)"])
+            close(fd)
+        }
+    }
+
+    /// The peeked bytes of `fd`, judged; EOF or a broken connection counts as complete, so that
+    /// libfcgi sees the end and closes it as before.
+    private func peekRequest(_ fd: Int32) -> FastCGIRequestScan {
+        let count = peekBuffer.count
+        let got = peekBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, count, Int32(MSG_PEEK | MSG_DONTWAIT)) }
+        if got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .incomplete }
+        guard got > 0 else { return .complete }
+        return peekBuffer.withUnsafeBytes {
+            FastCGIRequestScan.scan(UnsafeRawBufferPointer(rebasing: $0[0..<got]), maxBody: bodyLimit)
+        }
+    }
+
+    /// Looks at the connections waiting for the rest of their request (at most once a
+    /// millisecond across all workers): serves the whole ones, closes the late ones.
+    private func sweepPending() {
+        let now = monotonicMicroseconds()
+        for (fd, entry) in server.pending.takeAll(now: now, interval: 1000) {
+            serve(fd, registered: entry.registered, deadline: entry.deadline)
+        }
+    }
+
+    /// Reads one whole request from `fd`, answers it, and re-arms the connection if it is kept.
+    private func serveWhole(_ fd: Int32, registered: Bool) {
         guard token_fcgx_accept_on(&request, fd) >= 0 else { return }  // closed by the peer
         guard token_fcgx_is_responder(&request) != 0 else {
             token_fcgx_refuse_role(&request)

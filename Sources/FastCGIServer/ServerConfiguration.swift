@@ -30,6 +30,10 @@ public struct ServerConfiguration: Sendable {
     /// New rows minting may add per process start (`--mint-max-rows`); past it, unknown numbers
     /// are answered as with `not-found`.
     public var mintMaxRows: Int = MintBudget.defaultMaxNewRows
+    /// Longest a request may take to arrive once its first bytes are there (`--request-timeout`),
+    /// in microseconds; a connection whose request is not whole by then is closed. Idle kept
+    /// connections (no bytes at all) are not affected.
+    public var requestTimeoutMicroseconds: Int64 = 2_000_000
     /// How the kernel schedules the worker threads (`--scheduling`).
     public var scheduling: Scheduling = .batch
 

@@ -20,6 +20,7 @@ struct Settings {
     var mintKeyFile: String?
     var scheduling: String?
     var mintMaxRows: Int?
+    var requestTimeout: String?
 
     func configuration() throws(ValidationError) -> ServerConfiguration {
         guard let storePath = store ?? env("TOKEN_STORE"), !storePath.isEmpty else {
@@ -98,6 +99,12 @@ struct Settings {
         {
             ResponderLogging.makeLogger(level: .warning).warning(
                 "mint key file \(path) is readable by every user, who could then predict minted tokens; chmod 0640 it")
+        }
+        if let text = requestTimeout ?? env("TOKEN_REQUEST_TIMEOUT") {
+            guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 60 else {
+                throw ValidationError("--request-timeout / TOKEN_REQUEST_TIMEOUT must be seconds above 0 and at most 60 (e.g. 2 or 0.5), got '\(text)'")
+            }
+            configuration.requestTimeoutMicroseconds = Int64(seconds * 1_000_000)
         }
         if let text = mintMaxRows.map(String.init) ?? env("TOKEN_MINT_MAX_ROWS") {
             guard let value = Int(text), value >= 0 else {

@@ -63,6 +63,9 @@ struct TokenResponderCommand: ParsableCommand {
     @Option(name: .long, help: "File holding the secret minted tokens are derived from; needed by --unknown mint. (env: TOKEN_MINT_KEY_FILE)")
     var mintKeyFile: String?
 
+    @Option(name: .long, help: "Seconds a request may take to arrive once its first bytes are there; a connection whose request is not whole by then is closed, and until then it holds no worker. Idle kept-alive connections are not affected. (env: TOKEN_REQUEST_TIMEOUT, default: 2)")
+    var requestTimeout: String?
+
     @Option(name: .long, help: "With --unknown mint: most new rows minting adds per process start; past it, unknown numbers get not-found (logged once). (env: TOKEN_MINT_MAX_ROWS, default: 100000)")
     var mintMaxRows: Int?
 
@@ -74,7 +77,8 @@ struct TokenResponderCommand: ParsableCommand {
         Settings(
             store: store, socket: socket, socketMode: socketMode, threads: threads, unknown: unknown,
             maxBody: maxBody, countryCode: countryCode, logLevel: logLevel, keyFile: keyFile, maxSkew: maxSkew,
-            mintKeyFile: mintKeyFile, scheduling: scheduling, mintMaxRows: mintMaxRows)
+            mintKeyFile: mintKeyFile, scheduling: scheduling, mintMaxRows: mintMaxRows,
+            requestTimeout: requestTimeout)
     }
 
     func validate() throws {
