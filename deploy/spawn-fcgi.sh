@@ -31,6 +31,7 @@
 #   RESPONDER_USER  user the responder runs as (default udesk-token; group: its primary group)
 #   RESPONDER_BIN   the binary              (default /usr/local/bin/token-responder)
 #   PID_FILE        pid file in fork mode   (default /run/token-responder/token-responder.pid)
+#   NOFILE          open-file limit (ulimit -n) of the responder (default 65536)
 #   DEFAULTS_FILE   (default /etc/default/token-responder; set it empty to read none)
 # Not running as root: -u/-g/-U/-G are root-only, so the responder runs as the calling user
 # and the socket gets the caller's group.
@@ -93,6 +94,11 @@ command -v spawn-fcgi >/dev/null || { echo "spawn-fcgi.sh: spawn-fcgi not found 
 dir=$(dirname "$socket")
 [ -d "$dir" ] || install -d -m 0755 "$dir"
 [ "$foreground" = yes ] || [ -d "$(dirname "$pidfile")" ] || install -d -m 0755 "$(dirname "$pidfile")"
+
+# Each kept nginx connection is a descriptor: raise the soft limit (as the unit's LimitNOFILE=)
+# so that a burst of connections is not refused with EMFILE.  NOFILE (default 65536) sets it.
+nofile=${NOFILE:-65536}
+ulimit -n "$nofile" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # The responder must serve the socket spawn-fcgi hands over on fd 0, not create its own.
 unset TOKEN_SOCKET TOKEN_SOCKET_MODE

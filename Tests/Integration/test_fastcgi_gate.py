@@ -114,3 +114,32 @@ def test_an_idle_kept_connection_outlives_the_request_timeout(start_responder):
         time.sleep(1.0)  # idle: no bytes at all, so no request is late
         assert not conn.is_closed_by_peer(timeout=0.1)
         assert conn.request(udesk_body(13800138000)).body == OK_BODY
+
+
+def test_running_out_of_descriptors_is_logged_at_most_every_ten_seconds(tmp_path, store):
+    """With `ulimit -n` exhausted every accept fails; the error is written once (with a count
+    of the ones left out later), not hundreds of times a second."""
+    import resource
+    import subprocess
+
+    from udesk_it import bin_dir, stop_process, unix_connectable
+
+    sock = tmp_path / "r.sock"
+    log = tmp_path / "r.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(bin_dir() / "token-responder"), "--store", str(store), "--socket", str(sock)],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40)))
+    conns = []
+    try:
+        wait_until(lambda: unix_connectable(sock), timeout=10, what="the responder to listen")
+        for _ in range(80):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(str(sock))
+            conns.append(s)
+        time.sleep(2)
+    finally:
+        for s in conns:
+            s.close()
+        stop_process(proc)
+    assert log.read_text().count("accept failed") == 1, log.read_text()[-2000:]
