@@ -46,8 +46,8 @@ public final class FastCGIResponder: @unchecked Sendable {
     let metrics = ResponderMetrics()
     let listenFD: Int32
     let epollFD: Int32
-    /// Path to unlink on shutdown when this process created the socket.
-    let ownedSocketPath: String?
+    /// The socket this process created (`--socket`), removed on shutdown while still at its path.
+    let ownedSocket: ListeningSocket.Bound?
     let stopping = Atomic<Bool>(false)
     /// The workers' store readers, reopened together after SIGHUP or a change of the files.
     let readers = StoreReaderSet()
@@ -61,12 +61,12 @@ public final class FastCGIResponder: @unchecked Sendable {
     let acceptFailures = RateLimitedWarning(intervalMicroseconds: 10_000_000)
 
     /// Takes ownership of `listenFD` (already listening). Throws if epoll cannot be set up.
-    public init(configuration: ServerConfiguration, listenFD: Int32, ownedSocketPath: String?) throws(ListeningSocket.Failure) {
+    public init(configuration: ServerConfiguration, listenFD: Int32, ownedSocket: ListeningSocket.Bound?) throws(ListeningSocket.Failure) {
         self.configuration = configuration
         self.handler = TokenHandler(configuration: configuration.handler)
         self.logger = ResponderLogging.makeLogger(level: configuration.logLevel, writer: logWriter)
         self.listenFD = listenFD
-        self.ownedSocketPath = ownedSocketPath
+        self.ownedSocket = ownedSocket
         let flags = fcntl(listenFD, F_GETFL)
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
         _ = fcntl(listenFD, F_SETFD, FD_CLOEXEC)
@@ -121,11 +121,27 @@ public final class FastCGIResponder: @unchecked Sendable {
         logger.info("stopped")
     }
 
-    /// Stops taking new connections; workers drain and exit.
+    /// Stops taking new connections; workers drain and exit. The socket file is removed only
+    /// while it is still this process's socket: after a successor took the path over, it is
+    /// the successor's. Connections already waiting in the backlog are accepted and served
+    /// rather than reset when the listening socket closes.
     func beginShutdown() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if let ownedSocketPath { unlink(ownedSocketPath) }
+        if let ownedSocket, ownedSocket.isStillAtPath { unlink(ownedSocket.path) }
         epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+        while true {
+            let fd = token_accept_cloexec(listenFD)
+            guard fd >= 0 else { break }
+            configureAccepted(fd)
+            if !arm(fd, add: true) { close(fd) }
+        }
+    }
+
+    /// Sets the timeouts of an accepted connection: a stalled peer cannot hold a worker longer.
+    func configureAccepted(_ fd: Int32) {
+        var timeout = timeval(tv_sec: configuration.ioTimeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Registers (or re-arms) `fd` for one readiness event.
@@ -297,9 +313,7 @@ final class Worker: @unchecked Sendable {
                 }
                 break
             }
-            var timeout = timeval(tv_sec: server.configuration.ioTimeoutSeconds, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            server.configureAccepted(fd)
             if first < 0 {
                 first = fd
             } else if !server.arm(fd, add: true) {

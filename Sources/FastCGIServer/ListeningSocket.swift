@@ -2,9 +2,30 @@ import CFastCGI
 import Glibc
 
 /// Creating the Unix socket FastCGI is served on, with the care libfcgi's `FCGX_OpenSocket`
-/// lacks: a real error message instead of `exit()`, CLOEXEC, chosen permissions, and refusing
-/// to remove a socket another live responder is still listening on.
+/// lacks: a real error message instead of `exit()`, CLOEXEC, chosen permissions, and taking
+/// the path over atomically from a responder still serving it (zero-downtime upgrades).
 public enum ListeningSocket {
+    /// A socket this process created: its listening descriptor and the file it bound, so that
+    /// shutdown removes the path only while it is still this socket.
+    public struct Bound: Sendable {
+        /// The listening descriptor (non-blocking, close-on-exec).
+        public var fd: Int32
+        /// The socket's path.
+        public var path: String
+        /// Device and inode of the socket file.
+        var device: UInt64
+        var inode: UInt64
+        /// True when a live responder was serving the path and this one took it over.
+        public var tookOver: Bool
+
+        /// True while `path` is still the socket this process bound (not one a successor
+        /// renamed over it).
+        public var isStillAtPath: Bool {
+            var info = stat()
+            return lstat(path, &info) == 0 && UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+        }
+    }
+
     /// Why the socket could not be created.
     public struct Failure: Error, CustomStringConvertible, Sendable {
         /// Human-readable reason.
@@ -15,19 +36,37 @@ public enum ListeningSocket {
     /// beyond its keepalive cache, so bursts need room.
     public static let backlog: Int32 = 1024
 
-    /// Creates, binds and listens on `path` with `mode`; returns the non-blocking listening fd.
-    public static func open(path: String, mode: mode_t) throws(Failure) -> Int32 {
+    /// Creates `path` with `mode` and listens on it. The socket is bound and made listening
+    /// under a temporary name in the same folder, then renamed over `path`: a responder still
+    /// serving `path` keeps the connections it has and gets no new ones, and no connection
+    /// attempt ever finds no socket there (a restart used to fail requests in that gap).
+    public static func open(path: String, mode: mode_t) throws(Failure) -> Bound {
+        let temporary = path + ".\(getpid()).new"
+        let capacity = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
+        guard temporary.utf8.count < capacity else {
+            throw Failure(description: "socket path is longer than \(capacity - 12) bytes: \(path)")
+        }
+        let tookOver = try checkReplaceable(path: path)
+        unlink(temporary)
+        let fd = try listen(on: temporary, mode: mode)
+        var info = stat()
+        guard lstat(temporary, &info) == 0, rename(temporary, path) == 0 else {
+            let reason = errorString()
+            close(fd)
+            unlink(temporary)
+            throw Failure(description: "cannot put the socket in place at \(path): \(reason)")
+        }
+        return Bound(fd: fd, path: path, device: UInt64(info.st_dev), inode: UInt64(info.st_ino), tookOver: tookOver)
+    }
+
+    /// Binds and listens on `path` (which must not exist) with `mode`.
+    private static func listen(on path: String, mode: mode_t) throws(Failure) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.utf8.count < capacity else {
-            throw Failure(description: "socket path is longer than \(capacity - 1) bytes: \(path)")
-        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: path.utf8)
             raw[path.utf8.count] = 0
         }
-        try removeStale(path: path, address: address)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket(): \(errorString())") }
         // Bind under a restrictive umask, then set the exact mode: no window where the socket
@@ -47,37 +86,40 @@ public enum ListeningSocket {
         guard chmod(path, mode) == 0 else {
             let reason = errorString()
             close(fd)
+            unlink(path)
             throw Failure(description: "cannot chmod \(path): \(reason)")
         }
-        guard listen(fd, backlog) == 0 else {
+        guard Glibc.listen(fd, backlog) == 0 else {
             let reason = errorString()
             close(fd)
+            unlink(path)
             throw Failure(description: "cannot listen on \(path): \(reason)")
         }
         return fd
     }
 
-    /// Removes a leftover socket file from a previous run, but not a live one and not a file
-    /// that is not a socket.
-    private static func removeStale(path: String, address: sockaddr_un) throws(Failure) {
+    /// Refuses a `path` that exists and is not a socket; true when a live process is
+    /// listening on it (it is then taken over), false for no file or a stale socket.
+    private static func checkReplaceable(path: String) throws(Failure) -> Bool {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return }
+        guard lstat(path, &info) == 0 else { return false }
         guard info.st_mode & S_IFMT == S_IFSOCK else {
             throw Failure(description: "\(path) exists and is not a socket; refusing to replace it")
+        }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
+            raw[min(path.utf8.count, raw.count - 1)] = 0
         }
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard probe >= 0 else { throw Failure(description: "socket(): \(errorString())") }
         defer { close(probe) }
-        var target = address
-        let connected = withUnsafePointer(to: &target) {
+        return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
-        }
-        if connected == 0 {
-            throw Failure(description: "another process is already serving on \(path)")
-        }
-        unlink(path)
+        } == 0
     }
 
     /// True if `fd` is a listening socket (how spawn-fcgi and systemd hand one over on fd 0).

@@ -5,7 +5,7 @@ import Glibc
 /// libfcgi's `FCGX_Init` installs SIGTERM/SIGUSR1 handlers that only set a flag, so a threaded
 /// responder would never exit. Blocking the signals in every thread (threads inherit the mask
 /// of the thread that creates them) and waiting for them synchronously replaces that.
-enum ShutdownSignals {
+public enum ShutdownSignals {
     /// The signals this process handles itself.
     static var handled: sigset_t {
         var set = sigset_t()
@@ -19,7 +19,7 @@ enum ShutdownSignals {
 
     /// Blocks the handled signals in the calling thread and every thread it creates afterwards;
     /// ignores SIGPIPE (a client gone mid-answer is an error return, not a death).
-    static func blockInCurrentThread() {
+    public static func blockInCurrentThread() {
         var set = handled
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)

@@ -86,6 +86,9 @@ struct TokenResponderCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Before anything can connect: a SIGTERM that arrives while starting up is handled as a
+        // shutdown by the signal thread (threads inherit the mask), not as the default kill.
+        ShutdownSignals.blockInCurrentThread()
         let configuration = try settings.configuration()
         do {
             // Before listening: nothing should be able to connect to a responder about to exit.
@@ -95,11 +98,17 @@ struct TokenResponderCommand: ParsableCommand {
             throw ExitCode(66)
         }
         let listenFD: Int32
+        var bound: ListeningSocket.Bound?
         if let path = configuration.socketPath {
             do {
-                listenFD = try ListeningSocket.open(path: path, mode: configuration.socketMode)
+                bound = try ListeningSocket.open(path: path, mode: configuration.socketMode)
+                listenFD = bound!.fd
             } catch {
                 throw ValidationError(error.description)
+            }
+            if bound!.tookOver {
+                ResponderLogging.makeLogger(level: .info).info(
+                    "took over \(path) from the responder serving it; it keeps its connections until it stops")
             }
         } else if ListeningSocket.isListeningSocket(0) {
             listenFD = 0
@@ -110,10 +119,10 @@ struct TokenResponderCommand: ParsableCommand {
         }
         do {
             let server = try FastCGIResponder(
-                configuration: configuration, listenFD: listenFD, ownedSocketPath: configuration.socketPath)
+                configuration: configuration, listenFD: listenFD, ownedSocket: bound)
             try server.run()
         } catch let error as StoreError {
-            if let path = configuration.socketPath { unlink(path) }
+            if let bound, bound.isStillAtPath { unlink(bound.path) }
             ResponderLogging.makeLogger(level: .error).critical("\(error.message)")
             throw ExitCode(66)
         } catch {
