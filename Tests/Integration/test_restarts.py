@@ -92,3 +92,44 @@ def test_a_second_responder_takes_the_socket_over_and_no_request_fails(store, tl
     assert "took over" in new.log_path.read_text()
     new.stop()
     assert not sock.exists()
+
+
+def test_a_restart_on_an_inherited_socket_fails_no_request(store, tls, nginx_binary, tmp_path):
+    """systemd socket activation and spawn-fcgi: the listening socket outlives the process.
+    While one responder stops and the next starts, nginx's new connections wait in the
+    socket's backlog, and requests on the old one's kept connections are retried by nginx."""
+    import socket as socketlib
+    import subprocess
+
+    from udesk_it import bin_dir, stop_process
+
+    sock = tmp_path / "inherited.sock"
+    listener = socketlib.socket(socketlib.AF_UNIX)
+    listener.bind(str(sock))
+    listener.listen(1024)
+
+    def start(log):
+        return subprocess.Popen([str(bin_dir() / "token-responder"), "--store", str(store)], stdin=listener.fileno(),
+                                stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+
+    first = start(tmp_path / "first.log")
+    nginx = Nginx(tmp_path / "nginx", sock, *tls).render().start()
+    second = None
+    load = HTTPSLoad(nginx).start()
+    try:
+        wait_until(lambda: load.counts["ok"] > 100, timeout=20, what="answers before the restart")
+        started = time.monotonic()
+        stop_process(first)  # as systemctl restart: stop, then start
+        second = start(tmp_path / "second.log")
+        answered = load.counts["ok"]
+        wait_until(lambda: load.counts["ok"] > answered + 200, timeout=20, what="answers after the restart")
+        print(f"inherited-socket restart: stop + start took {time.monotonic() - started:.3f} s")
+    finally:
+        counts = load.stop()
+        nginx.stop()
+        if second:
+            stop_process(second)
+        listener.close()
+    print(f"inherited-socket restart under load: {dict(counts)}")
+    assert first.returncode == 0
+    assert not load.failures, f"{dict(counts)}; e.g. {load.failures[:5]}"
