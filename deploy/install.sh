@@ -66,7 +66,10 @@ fi
 
 USER_NAME=udesk-token
 STORE_DIR=/var/lib/udesk-token
-SOCKET_GROUP=www-data
+# The socket's group: nginx's user only, not www-data itself, so that other programs running
+# as www-data (a PHP application) cannot talk FastCGI to the responder.
+SOCKET_GROUP=udesk-fcgi
+NGINX_USER=${NGINX_USER:-www-data}
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -161,8 +164,20 @@ if [ -z "$destdir" ]; then
         say "created   user $USER_NAME"
         changed=$((changed + 1))
     fi
-    getent group "$SOCKET_GROUP" >/dev/null \
-        || say "warning: group $SOCKET_GROUP does not exist yet (token-responder.socket's SocketGroup): install nginx first"
+    if ! getent group "$SOCKET_GROUP" >/dev/null; then
+        groupadd --system "$SOCKET_GROUP"
+        say "created   group $SOCKET_GROUP (token-responder.socket's SocketGroup)"
+        changed=$((changed + 1))
+    fi
+    if getent passwd "$NGINX_USER" >/dev/null; then
+        if ! id -nG "$NGINX_USER" | tr ' ' '\n' | grep -qx "$SOCKET_GROUP"; then
+            usermod -aG "$SOCKET_GROUP" "$NGINX_USER"
+            say "added     $NGINX_USER to group $SOCKET_GROUP (reload nginx so its workers get the group)"
+            changed=$((changed + 1))
+        fi
+    else
+        say "warning: user $NGINX_USER (nginx's workers; NGINX_USER=) does not exist yet: install nginx, then run this again"
+    fi
 fi
 
 # --- files ------------------------------------------------------------------------------

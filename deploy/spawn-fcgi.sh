@@ -8,11 +8,11 @@
 # token-responder as RESPONDER_USER; the environment (TOKEN_STORE etc.) passes through.  As
 # root the command it runs is, with the defaults below:
 #
-#   spawn-fcgi -s /run/token-responder/token-responder.sock -M 0660 -G www-data \
+#   spawn-fcgi -s /run/token-responder/token-responder.sock -M 0660 -G udesk-fcgi \
 #       -u udesk-token -g udesk-token -P /run/token-responder/token-responder.pid \
 #       -- /usr/local/bin/token-responder
 #
-# i.e. the socket is root:www-data 0660 (nginx's workers connect, nobody else) and the
+# i.e. the socket is root:udesk-fcgi 0660 (nginx's workers connect, nobody else) and the
 # responder runs as udesk-token.  (spawn-fcgi's -u/-g set the user and group the PROGRAM runs
 # as; -U/-G set the socket's owner and group.)
 #
@@ -27,7 +27,7 @@
 #   TOKEN_SOCKET    socket to create        (default /run/token-responder/token-responder.sock;
 #                   taken by spawn-fcgi, NOT passed on: the responder must use fd 0)
 #   SOCKET_MODE     socket permissions      (default 0660)
-#   SOCKET_GROUP    socket group            (default www-data: nginx's worker group)
+#   SOCKET_GROUP    socket group            (default udesk-fcgi: a group only nginx's user is in)
 #   RESPONDER_USER  user the responder runs as (default udesk-token; group: its primary group)
 #   RESPONDER_BIN   the binary              (default /usr/local/bin/token-responder)
 #   PID_FILE        pid file in fork mode   (default /run/token-responder/token-responder.pid)
@@ -67,7 +67,7 @@ fi
 store=${TOKEN_STORE:-/var/lib/udesk-token/tokens.db}
 socket=${TOKEN_SOCKET:-/run/token-responder/token-responder.sock}
 mode=${SOCKET_MODE:-0660}
-group=${SOCKET_GROUP:-www-data}
+group=${SOCKET_GROUP:-udesk-fcgi}
 user=${RESPONDER_USER:-udesk-token}
 bin=${RESPONDER_BIN:-/usr/local/bin/token-responder}
 pidfile=${PID_FILE:-/run/token-responder/token-responder.pid}

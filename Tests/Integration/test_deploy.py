@@ -162,7 +162,7 @@ def test_socket_unit_serves_the_socket_nginx_expects():
     assert f"server unix:{path} " in upstream or f"server unix:{path};" in upstream, \
         f"nginx/udesk-token-upstream.conf does not point at {path}"
     assert one(sock, "Accept") == "no"
-    assert one(sock, "SocketGroup") == "www-data"
+    assert one(sock, "SocketGroup") == "udesk-fcgi"  # not www-data: PHP running as www-data must not connect
     assert one(sock, "SocketMode") == "0660"
     assert one(sock, "DirectoryMode") == "0755"
 
