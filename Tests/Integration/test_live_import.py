@@ -11,18 +11,11 @@ import subprocess
 import threading
 import time
 
-from udesk_it import FastCGIConnection, bin_dir, run_tokenctl, udesk_body, wait_until
+from udesk_it import FastCGIConnection, bin_dir, run_tokenctl, udesk_body, wait_until, write_csv
 
 ROWS = 60_000
 CLIENTS = 6
 MAX_SECONDS = 60.0
-
-
-def write_csv(path, tokens):
-    with open(path, "w") as f:
-        f.write("number,customer_token\n")
-        for number, token in tokens.items():
-            f.write(f"{number},{token}\n")
 
 
 def test_answers_are_old_or_new_during_import_replace(tmp_path, start_responder):

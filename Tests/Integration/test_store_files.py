@@ -22,18 +22,11 @@ import threading
 import time
 from collections import Counter
 
-from udesk_it import FastCGIConnection, bin_dir, run_tokenctl, udesk_body, wait_until
+from udesk_it import FastCGIConnection, bin_dir, run_tokenctl, udesk_body, wait_until, write_csv
 
 ROWS = 40_000
 CLIENTS = 6
 MAX_SECONDS = 60.0
-
-
-def write_csv(path, tokens):
-    with open(path, "w") as f:
-        f.write("number,customer_token\n")
-        for number, token in tokens.items():
-            f.write(f"{number},{token}\n")
 
 
 def numbers(seed: int, count: int = ROWS) -> list[str]:
@@ -120,6 +113,7 @@ class Load:
             return sum(n for (p, _), n in self.counts.items() if p == phase)
 
     def assert_clean(self):
+        print(f"\n{dict(sorted(self.counts.items()))}")
         assert not self.wrong, (f"{len(self.wrong)} bad answers: {dict(self.counts)}; e.g. {self.wrong[:5]}")
 
 

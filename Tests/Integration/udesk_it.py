@@ -100,6 +100,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def write_csv(path, tokens: dict):
+    """Writes a `number,customer_token` import file with the `tokens` mapping's rows."""
+    with open(path, "w") as f:
+        f.write("number,customer_token\n")
+        for number, token in tokens.items():
+            f.write(f"{number},{token}\n")
+
+
 def run_tokenctl(*args, store=None, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess:
     cmd = [str(bin_dir() / "tokenctl")]
     if store is not None:
