@@ -54,6 +54,20 @@ static inline void token_fcgx_close_after_finish(FCGX_Request *request) {
     request->keepConnection = 0;
 }
 
+/// After token_fcgx_accept_on: true when the web server asked to keep the connection open after
+/// this request (FCGI_KEEP_CONN in BEGIN_REQUEST).
+static inline int token_fcgx_keep_conn_requested(const FCGX_Request *request) {
+    return request->keepConnection;
+}
+
+/// Makes the next FCGX_Finish_r leave the connection open whatever the web server asked, so the
+/// caller closes it itself: libfcgi's own close shuts the socket down and then waits, 2 s per
+/// read, for the peer to close its side, which holds the thread as long as a peer that keeps
+/// the connection open (or trickles bytes into it) wants.
+static inline void token_fcgx_keep_open_after_finish(FCGX_Request *request) {
+    request->keepConnection = 1;
+}
+
 /// After token_fcgx_accept_on: true when the web server asked for the Responder role, the only
 /// one this application plays (nginx always does; FastCGI also defines Authorizer and Filter).
 static inline int token_fcgx_is_responder(const FCGX_Request *request) {

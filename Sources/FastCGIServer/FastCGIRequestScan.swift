@@ -34,7 +34,11 @@ public enum FastCGIRequestScan: Equatable, Sendable {
     public static func scan(_ bytes: UnsafeRawBufferPointer, maxBody: Int) -> FastCGIRequestScan {
         var offset = 0
         var requestID: UInt16?
+        // The PARAMS content: where it is in `bytes` while it is one record (nginx sends one),
+        // copied together once it spans several.
+        var paramsRange = 0..<0
         var params: [UInt8] = []
+        var paramsCount = 0
         var paramsDone = false
         var stdinBytes = 0
         while true {
@@ -58,15 +62,26 @@ public enum FastCGIRequestScan: Equatable, Sendable {
                 requestID = id
             case .params:
                 guard let requestID, id == requestID, !paramsDone else { return .invalid("PARAMS out of order") }
-                guard params.count + length <= maxParamsBytes else {
+                guard paramsCount + length <= maxParamsBytes else {
                     return .invalid("parameters over \(maxParamsBytes) bytes")
                 }
                 if length == 0 {
                     paramsDone = true
-                    if let problem = pairProblem(params) { return .invalid(problem) }
+                    let problem =
+                        params.isEmpty
+                        ? pairProblem(UnsafeRawBufferPointer(rebasing: bytes[paramsRange]))
+                        : params.withUnsafeBytes { pairProblem($0) }
+                    if let problem { return .invalid(problem) }
                 } else {
                     guard available >= length else { return .incomplete }
-                    params.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[contentStart..<contentStart + length]))
+                    let range = contentStart..<contentStart + length
+                    if paramsCount == 0 {
+                        paramsRange = range
+                    } else {
+                        if params.isEmpty { params.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[paramsRange])) }
+                        params.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
+                    }
+                    paramsCount += length
                 }
             case .stdin:
                 guard let requestID, id == requestID, paramsDone else { return .invalid("STDIN out of order") }
@@ -84,7 +99,7 @@ public enum FastCGIRequestScan: Equatable, Sendable {
 
     /// Why the concatenated PARAMS content `stream` is not a list of name-value pairs that fit
     /// in it exactly, or nil.
-    static func pairProblem(_ stream: [UInt8]) -> String? {
+    static func pairProblem(_ stream: UnsafeRawBufferPointer) -> String? {
         var index = 0
         func length() -> Int? {
             guard index < stream.count else { return nil }

@@ -404,12 +404,14 @@ final class Worker: @unchecked Sendable {
                 _ = FCGX_PutStr($0.baseAddress, Int32($0.count), request.out)
             }
         }
-        if !complete || server.stopping.load(ordering: .relaxed) {
-            token_fcgx_close_after_finish(&request)
-        }
+        // Closed here rather than by libfcgi, whose close lingers until the peer closes its side
+        // (2 s per read), holding the worker for as long as a peer that never does.
+        let closing =
+            !complete || server.stopping.load(ordering: .relaxed) || token_fcgx_keep_conn_requested(&request) == 0
+        token_fcgx_keep_open_after_finish(&request)
         FCGX_Finish_r(&request)
-        let kept = token_fcgx_kept_fd(&request)
-        if kept >= 0 && !server.arm(kept, add: !registered) {
+        let kept = token_fcgx_kept_fd(&request)  // -1 if libfcgi closed it after a failed write
+        if kept >= 0 && (closing || !server.arm(kept, add: !registered)) {
             close(kept)
         }
         let elapsed = monotonicMicroseconds() - started

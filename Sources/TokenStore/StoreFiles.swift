@@ -24,21 +24,40 @@ public struct StoreFiles: Equatable, Sendable {
     /// The WAL index (shared memory) file.
     public var shm: Identity?
 
+    /// The three paths of a store, as C strings built once (a reader checks them per snapshot).
+    public struct Paths: Sendable {
+        let database: [CChar]
+        let wal: [CChar]
+        let shm: [CChar]
+
+        /// The paths of the store at `path`.
+        public init(_ path: String) {
+            database = Array(path.utf8CString)
+            wal = Array((path + "-wal").utf8CString)
+            shm = Array((path + "-shm").utf8CString)
+        }
+    }
+
     /// Reads the identities of the files at `path`, `path-wal` and `path-shm` (three `stat`s).
     public init(path: String) {
+        self.init(Paths(path))
+    }
+
+    /// Reads the identities of the files at `paths` (three `stat`s, nothing allocated).
+    public init(_ paths: Paths) {
         var info = stat()
-        if stat(path, &info) == 0 {
+        if stat(paths.database, &info) == 0 {
             database = Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
             databaseIsEmpty = info.st_size == 0
         } else {
             database = nil
             databaseIsEmpty = true
         }
-        wal = Self.identity(path + "-wal")
-        shm = Self.identity(path + "-shm")
+        wal = Self.identity(paths.wal)
+        shm = Self.identity(paths.shm)
     }
 
-    private static func identity(_ path: String) -> Identity? {
+    private static func identity(_ path: [CChar]) -> Identity? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))

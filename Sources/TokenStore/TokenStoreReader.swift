@@ -17,6 +17,8 @@ public final class TokenStoreReader: TokenLookup {
     let connection: SQLiteConnection
     /// The database, `-wal` and `-shm` files this reader opened.
     public let files: StoreFiles
+    /// Their paths, compared with `files` before each snapshot.
+    private let paths: StoreFiles.Paths
     private let lookup: SQLiteStatement
     private let minting: Minting?
     private var recorder: MintedTokenRecorder?
@@ -57,7 +59,8 @@ public final class TokenStoreReader: TokenLookup {
             try StoreSchema.checkReadable(version: version, path: path)
             // Reading has opened the -wal and -shm files: note which files these are.
             let pages = try connection.integer("PRAGMA page_count") ?? 0
-            files = StoreFiles(path: path)
+            paths = StoreFiles.Paths(path)
+            files = StoreFiles(paths)
             guard !connection.hasMoved, files.database != nil, !files.databaseIsEmpty else {
                 throw StoreError(.cannotOpen, "token store \(path) was replaced while it was being opened")
             }
@@ -122,7 +125,7 @@ public final class TokenStoreReader: TokenLookup {
             if now - since <= maxAge { return true }
             releaseSnapshot()
         }
-        guard StoreFiles(path: connection.path).areStill(files) else { return false }
+        guard StoreFiles(paths).areStill(files) else { return false }
         defer { sqlite3_reset(begin.handle) }
         if (try? begin.step()) != nil { snapshotSince = now }
         return true

@@ -143,3 +143,31 @@ def test_running_out_of_descriptors_is_logged_at_most_every_ten_seconds(tmp_path
             s.close()
         stop_process(proc)
     assert log.read_text().count("accept failed") == 1, log.read_text()[-2000:]
+
+
+def test_clients_that_keep_a_closing_connection_open_hold_no_worker(start_responder):
+    """After answering a request without FCGI_KEEP_CONN, or one over --max-body, the responder
+    closes the connection at once, without waiting for the client to close its side: clients
+    that never do must not hold the only worker."""
+    r = start_responder("--threads", "1")
+    body = udesk_body(13800138000)
+    silent = []
+    try:
+        for i in range(4):
+            c = FastCGIConnection(r.socket_path, timeout=3)
+            if i % 2:
+                assert c.request(body, keep_conn=False).body == OK_BODY
+            else:
+                big = b'{"number": "13800138000", "x": "' + b"z" * 5000 + b'"}'
+                assert c.request(big).status == 413
+            silent.append(c)  # answered; the client neither closes nor sends anything more
+        with FastCGIConnection(r.socket_path, timeout=3) as conn:
+            t0 = time.monotonic()
+            assert conn.request(body).body == OK_BODY
+            elapsed = time.monotonic() - t0
+        assert elapsed < 0.5, f"answered after {elapsed * 1000:.0f} ms"
+        for c in silent:
+            assert c.is_closed_by_peer(timeout=0.5)
+    finally:
+        for c in silent:
+            c.close()
