@@ -59,6 +59,9 @@ public final class FastCGIResponder: @unchecked Sendable {
     let pending = PendingConnections()
     /// Rate limit of the "accept failed" error (descriptors exhausted): one line per 10 s.
     let acceptFailures = RateLimitedWarning(intervalMicroseconds: 10_000_000)
+    /// Rate limit of the warnings about malformed or late requests: whatever can reach the
+    /// socket must not be able to flood the log either.
+    let refusedConnections = RateLimitedWarning(intervalMicroseconds: 5_000_000)
 
     /// Takes ownership of `listenFD` (already listening). Throws if epoll cannot be set up.
     public init(configuration: ServerConfiguration, listenFD: Int32, ownedSocket: ListeningSocket.Bound?) throws(ListeningSocket.Failure) {
@@ -340,13 +343,21 @@ final class Worker: @unchecked Sendable {
             let now = monotonicMicroseconds()
             let deadline = deadline ?? now + server.configuration.requestTimeoutMicroseconds
             if now >= deadline {
-                logger.warning("closed a FastCGI connection whose request did not arrive in time (--request-timeout)")
+                if let suppressed = server.refusedConnections.shouldLog(now: now) {
+                    logger.warning(
+                        "closed a FastCGI connection whose request did not arrive in time (--request-timeout)",
+                        metadata: ["suppressed": "\(suppressed)"])
+                }
                 close(fd)
             } else {
                 server.pending.park(fd, deadline: deadline, registered: registered)
             }
         case .invalid(let reason):
-            logger.warning("closed a FastCGI connection sending a malformed request", metadata: ["reason": "\(reason)"])
+            if let suppressed = server.refusedConnections.shouldLog(now: monotonicMicroseconds()) {
+                logger.warning(
+                    "closed a FastCGI connection sending a malformed request",
+                    metadata: ["reason": "\(reason)", "suppressed": "\(suppressed)"])
+            }
             close(fd)
         }
     }

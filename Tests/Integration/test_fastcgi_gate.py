@@ -171,3 +171,20 @@ def test_clients_that_keep_a_closing_connection_open_hold_no_worker(start_respon
     finally:
         for c in silent:
             c.close()
+
+
+def test_malformed_connections_cannot_flood_the_log(start_responder):
+    """Anything that can reach the socket could otherwise write a log line per connection."""
+    r = start_responder()
+    for _ in range(200):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(r.socket_path))
+            s.sendall(MALFORMED["unknown record type"])
+            s.settimeout(3)
+            try:
+                s.recv(1)
+            except ConnectionResetError:
+                pass
+    assert_serving(r)
+    wait_until(lambda: "malformed request" in r.log(), timeout=3, what="the warning in the log")
+    assert r.log_path.read_text().count("malformed request") <= 2
