@@ -33,7 +33,7 @@ struct TokenResponderCommand: ParsableCommand {
     @Option(name: .long, help: "SQLite token store, made with tokenctl. (env: TOKEN_STORE)")
     var store: String?
 
-    @Option(name: .long, help: "Unix socket to create and serve FastCGI on; a stale socket file is replaced. (env: TOKEN_SOCKET)")
+    @Option(name: .long, help: "Unix socket to create and serve FastCGI on. A stale socket file is replaced; one a running responder serves is taken over atomically (SIGTERM the old one afterwards: no request fails). (env: TOKEN_SOCKET)")
     var socket: String?
 
     @Option(name: .long, help: "Octal permissions of the created socket. (env: TOKEN_SOCKET_MODE, default: 0660)")
