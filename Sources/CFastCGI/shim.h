@@ -48,12 +48,6 @@ static inline int token_fcgx_kept_fd(const FCGX_Request *request) {
     return request->ipcFd;
 }
 
-/// Makes the next FCGX_Finish_r close the connection even if the web server asked to keep it
-/// (used when the request body was not read to its end, and when shutting down).
-static inline void token_fcgx_close_after_finish(FCGX_Request *request) {
-    request->keepConnection = 0;
-}
-
 /// After token_fcgx_accept_on: true when the web server asked to keep the connection open after
 /// this request (FCGI_KEEP_CONN in BEGIN_REQUEST).
 static inline int token_fcgx_keep_conn_requested(const FCGX_Request *request) {

@@ -104,17 +104,20 @@ struct FastCGIShimTests {
         #expect(fcntl(server, F_GETFD) == -1)  // closed
     }
 
-    @Test("forcing close overrides the web server's keep-conn")
-    func forcedClose() {
+    @Test("keeping the connection open overrides a request without keep-conn, which the caller then closes")
+    func keptOpenForTheCallerToClose() {
         let (server, client) = Self.socketPair()
         defer { close(client) }
         var request = FCGX_Request()
         FCGX_InitRequest(&request, -1, 0)
-        Self.send(Self.request(keepConnection: true, params: [], stdin: []), to: client)
+        Self.send(Self.request(keepConnection: false, params: [("REQUEST_METHOD", "GET")], stdin: []), to: client)
         _ = serveOne(on: server, request: &request)
-        token_fcgx_close_after_finish(&request)
+        #expect(token_fcgx_keep_conn_requested(&request) == 0)
+        token_fcgx_keep_open_after_finish(&request)
         FCGX_Finish_r(&request)
-        #expect(token_fcgx_kept_fd(&request) == -1)
+        #expect(token_fcgx_kept_fd(&request) == server)
+        #expect(fcntl(server, F_GETFD) != -1)  // still open: closing it is the caller's
+        close(server)
         #expect(Self.readResponse(from: client).hasSuffix("ok"))
     }
 
