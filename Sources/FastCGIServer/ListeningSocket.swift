@@ -61,12 +61,7 @@ public enum ListeningSocket {
 
     /// Binds and listens on `path` (which must not exist) with `mode`.
     private static func listen(on path: String, mode: mode_t) throws(Failure) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
+        var address = unixAddress(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket(): \(errorString())") }
         // Bind under a restrictive umask, then set the exact mode: no window where the socket
@@ -106,12 +101,7 @@ public enum ListeningSocket {
         guard info.st_mode & S_IFMT == S_IFSOCK else {
             throw Failure(description: "\(path) exists and is not a socket; refusing to replace it")
         }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
-            raw[min(path.utf8.count, raw.count - 1)] = 0
-        }
+        var address = unixAddress(path)
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard probe >= 0 else { throw Failure(description: "socket(): \(errorString())") }
         defer { close(probe) }
@@ -120,6 +110,17 @@ public enum ListeningSocket {
                 connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         } == 0
+    }
+
+    /// The address of the Unix socket at `path`, which `open` has checked fits in `sun_path`.
+    private static func unixAddress(_ path: String) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        return address
     }
 
     /// True if `fd` is a listening socket (how spawn-fcgi and systemd hand one over on fd 0).
