@@ -306,12 +306,9 @@ final class Worker: @unchecked Sendable {
             let fd = token_accept_cloexec(server.listenFD)
             guard fd >= 0 else {
                 if errno == EMFILE || errno == ENFILE {
-                    let cause = ListeningSocket.errorString()
-                    if let suppressed = server.acceptFailures.shouldLog(now: monotonicMicroseconds()) {
-                        server.logger.error(
-                            "accept failed; raise LimitNOFILE (ulimit -n)",
-                            metadata: ["cause": "\(cause)", "suppressed": "\(suppressed)"])
-                    }
+                    server.acceptFailures.log(
+                        "accept failed; raise LimitNOFILE (ulimit -n)", level: .error,
+                        metadata: ["cause": "\(ListeningSocket.errorString())"], to: server.logger)
                     usleep(10_000)
                 }
                 break
@@ -343,21 +340,16 @@ final class Worker: @unchecked Sendable {
             let now = monotonicMicroseconds()
             let deadline = deadline ?? now + server.configuration.requestTimeoutMicroseconds
             if now >= deadline {
-                if let suppressed = server.refusedConnections.shouldLog(now: now) {
-                    logger.warning(
-                        "closed a FastCGI connection whose request did not arrive in time (--request-timeout)",
-                        metadata: ["suppressed": "\(suppressed)"])
-                }
+                server.refusedConnections.log(
+                    "closed a FastCGI connection whose request did not arrive in time (--request-timeout)", to: logger)
                 close(fd)
             } else {
                 server.pending.park(fd, deadline: deadline, registered: registered)
             }
         case .invalid(let reason):
-            if let suppressed = server.refusedConnections.shouldLog(now: monotonicMicroseconds()) {
-                logger.warning(
-                    "closed a FastCGI connection sending a malformed request",
-                    metadata: ["reason": "\(reason)", "suppressed": "\(suppressed)"])
-            }
+            server.refusedConnections.log(
+                "closed a FastCGI connection sending a malformed request", metadata: ["reason": "\(reason)"],
+                to: logger)
             close(fd)
         }
     }

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// A warning written at most once per interval, saying how many were left out in between: a
@@ -12,8 +13,18 @@ final class RateLimitedWarning: Sendable {
         self.intervalMicroseconds = intervalMicroseconds
     }
 
+    /// Writes `message` at `level` with `metadata` and a `suppressed` count, unless one was
+    /// written less than the interval ago (it is then only counted).
+    func log(
+        _ message: @autoclosure () -> Logger.Message, level: Logger.Level = .warning,
+        metadata: Logger.Metadata = [:], to logger: Logger
+    ) {
+        guard let suppressed = shouldLog(now: monotonicMicroseconds()) else { return }
+        logger.log(level: level, message(), metadata: metadata.merging(["suppressed": "\(suppressed)"]) { $1 })
+    }
+
     /// nil if the warning should be left out now; otherwise how many were left out since the last one.
-    func shouldLog(now: Int64) -> Int? {
+    private func shouldLog(now: Int64) -> Int? {
         let last = lastLogged.load(ordering: .relaxed)
         guard now - last >= intervalMicroseconds,
             lastLogged.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
