@@ -8,43 +8,38 @@ import Glibc
 /// files SQLite has open are no longer the ones other processes use, and reading on would mix
 /// two generations of files (a writer that cannot see the reader's locks rewrites pages under
 /// it). The reader must then be closed and the store opened again.
-public struct StoreFiles: Equatable, Sendable {
+struct StoreFiles: Equatable, Sendable {
     /// One file's identity; nil when no file is at that path.
-    public struct Identity: Equatable, Sendable {
+    struct Identity: Equatable, Sendable {
         var device: UInt64
         var inode: UInt64
     }
 
     /// The database file (nil: missing).
-    public var database: Identity?
+    var database: Identity?
     /// True when the database file is empty: truncated, or a placeholder with no store in it.
-    public var databaseIsEmpty: Bool
+    var databaseIsEmpty: Bool
     /// The write-ahead log.
-    public var wal: Identity?
+    var wal: Identity?
     /// The WAL index (shared memory) file.
-    public var shm: Identity?
+    var shm: Identity?
 
     /// The three paths of a store, as C strings built once (a reader checks them per snapshot).
-    public struct Paths: Sendable {
+    struct Paths: Sendable {
         let database: [CChar]
         let wal: [CChar]
         let shm: [CChar]
 
         /// The paths of the store at `path`.
-        public init(_ path: String) {
+        init(_ path: String) {
             database = Array(path.utf8CString)
             wal = Array((path + "-wal").utf8CString)
             shm = Array((path + "-shm").utf8CString)
         }
     }
 
-    /// Reads the identities of the files at `path`, `path-wal` and `path-shm` (three `stat`s).
-    public init(path: String) {
-        self.init(Paths(path))
-    }
-
     /// Reads the identities of the files at `paths` (three `stat`s, nothing allocated).
-    public init(_ paths: Paths) {
+    init(_ paths: Paths) {
         var info = stat()
         if stat(paths.database, &info) == 0 {
             database = Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
@@ -65,7 +60,7 @@ public struct StoreFiles: Equatable, Sendable {
 
     /// True when these files can still be read as the store a reader opened as `opened`: the
     /// same three files, and a database file that is not empty.
-    public func areStill(_ opened: StoreFiles) -> Bool {
+    func areStill(_ opened: StoreFiles) -> Bool {
         self == opened && !databaseIsEmpty
     }
 }

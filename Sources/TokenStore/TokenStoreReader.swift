@@ -16,7 +16,7 @@ import TokenCore
 public final class TokenStoreReader: TokenLookup {
     let connection: SQLiteConnection
     /// The database, `-wal` and `-shm` files this reader opened.
-    public let files: StoreFiles
+    private let files: StoreFiles
     /// Their paths, compared with `files` before each snapshot.
     private let paths: StoreFiles.Paths
     private let lookup: SQLiteStatement
