@@ -22,10 +22,9 @@ import threading
 import time
 from collections import Counter
 
-from udesk_it import FastCGIConnection, bin_dir, run_tokenctl, udesk_body, wait_until, write_csv
+from udesk_it import FastCGIConnection, FastCGILoad, bin_dir, run_tokenctl, udesk_body, wait_until, write_csv
 
 ROWS = 40_000
-CLIENTS = 6
 MAX_SECONDS = 60.0
 
 
@@ -37,84 +36,6 @@ def numbers(seed: int, count: int = ROWS) -> list[str]:
 def tokenctl(store, *args, check=True):
     return subprocess.run([str(bin_dir() / "tokenctl"), "--store", str(store), *args], check=check,
                           capture_output=True, timeout=MAX_SECONDS, env={"PATH": "/usr/bin:/bin"})
-
-
-class Load:
-    """CLIENTS threads asking random numbers on kept connections until stopped (bounded).
-    `allowed[number]` is the set of tokens (None for a 404) the number may get in the current
-    phase; `unavailable_ok` says whether a 500 store_unavailable is acceptable in this phase.
-    Every answer is classified under the phase that was current when it was asked."""
-
-    def __init__(self, socket_path, asked, allowed):
-        self.socket_path = socket_path
-        self.asked = asked
-        self.allowed = allowed
-        self.unavailable_ok = False
-        self.phase = "before"
-        self.counts: Counter = Counter()
-        self.wrong: list[str] = []
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.deadline = time.monotonic() + MAX_SECONDS
-        self.threads = [threading.Thread(target=self._client, args=(i,)) for i in range(CLIENTS)]
-
-    def set_phase(self, phase, allowed=None, unavailable_ok=False):
-        with self.lock:
-            self.phase = phase
-            if allowed is not None:
-                self.allowed = allowed
-            self.unavailable_ok = unavailable_ok
-
-    def _client(self, seed):
-        rng = random.Random(seed)
-        conn = None
-        while not self.stopping.is_set() and time.monotonic() < self.deadline:
-            number = rng.choice(self.asked)
-            with self.lock:
-                phase, allowed, unavailable_ok = self.phase, self.allowed.get(number, {None}), self.unavailable_ok
-            try:
-                conn = conn or FastCGIConnection(self.socket_path, timeout=5)
-                answer = conn.request(udesk_body(number))
-            except OSError as error:
-                conn = None
-                self._count(phase, "connection_error", f"{number}: {error}")
-                continue
-            if answer.status == 200:
-                token = answer.json()["customer_token"]
-                ok = token in allowed
-                self._count(phase, "ok" if ok else "wrong_token", f"{number}: got {token}, allowed {allowed}")
-            elif answer.status == 404:
-                self._count(phase, "ok" if None in allowed else "false_404", f"{number}: 404")
-            elif answer.status == 500 and answer.json().get("error") == "store_unavailable":
-                self._count(phase, "unavailable" if unavailable_ok else "unexpected_500", f"{number}: 500")
-            else:
-                self._count(phase, f"status_{answer.status}", f"{number}: {answer.status} {answer.body[:80]!r}")
-        if conn:
-            conn.close()
-
-    def _count(self, phase, outcome, detail):
-        with self.lock:
-            self.counts[(phase, outcome)] += 1
-            if outcome not in ("ok", "unavailable"):
-                self.wrong.append(f"[{phase}] {detail}")
-
-    def start(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def stop(self):
-        self.stopping.set()
-        for t in self.threads:
-            t.join(timeout=10)
-
-    def answered(self, phase) -> int:
-        with self.lock:
-            return sum(n for (p, _), n in self.counts.items() if p == phase)
-
-    def assert_clean(self):
-        print(f"\n{dict(sorted(self.counts.items()))}")
-        assert not self.wrong, (f"{len(self.wrong)} bad answers: {dict(self.counts)}; e.g. {self.wrong[:5]}")
 
 
 def old_and_new(tmp_path, seed):
@@ -134,7 +55,7 @@ def test_removed_wal_and_shm_then_import_replace_never_mixes_files(tmp_path, sta
     store = tmp_path / "tokens.db"
     tokenctl(store, "import", tmp_path / "old.csv")
     responder = start_responder(store_path=store)
-    load = Load(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
+    load = FastCGILoad(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
     try:
         wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
         load.set_phase("removed", {n: {old[n], new[n]} for n in asked})
@@ -162,7 +83,7 @@ def test_backup_moved_over_the_store_then_a_write_is_served_from_the_new_file(tm
     tokenctl(store, "import", tmp_path / "old.csv")
     tokenctl(other, "import", tmp_path / "new.csv")
     responder = start_responder(store_path=store)
-    load = Load(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
+    load = FastCGILoad(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
     try:
         wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
         load.set_phase("moved", {n: {old[n], new[n]} for n in asked})
@@ -190,7 +111,7 @@ def test_truncated_or_deleted_store_answers_store_unavailable_then_recovers(tmp_
     backup = tmp_path / "backup.db"
     tokenctl(store, "backup", backup)
     responder = start_responder(store_path=store)
-    load = Load(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
+    load = FastCGILoad(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
     try:
         wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
         load.set_phase("truncating", unavailable_ok=True)
@@ -218,8 +139,8 @@ def test_truncated_or_deleted_store_answers_store_unavailable_then_recovers(tmp_
         load.stop()
     load.assert_clean()
     for phase in ("truncated", "deleted"):
-        assert load.counts[(phase, "unavailable")] > 10, dict(load.counts)
-    assert load.counts[("restored", "ok")] > 50, dict(load.counts)
+        assert load.answered(phase, "unavailable") > 10, dict(load.counts)
+    assert load.answered("restored", "ok") > 50, dict(load.counts)
 
 
 def test_minting_is_bounded_warns_once_and_leaves_the_log_empty(tmp_path, start_responder):
@@ -281,7 +202,7 @@ def test_a_store_recreated_by_import_is_never_served_half_made(tmp_path, start_r
     store = tmp_path / "tokens.db"
     tokenctl(store, "import", tmp_path / "old.csv")
     responder = start_responder(store_path=store)
-    load = Load(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
+    load = FastCGILoad(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
     try:
         wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
         load.set_phase("deleted", unavailable_ok=True)
@@ -297,5 +218,5 @@ def test_a_store_recreated_by_import_is_never_served_half_made(tmp_path, start_r
     finally:
         load.stop()
     load.assert_clean()
-    assert load.counts[("importing", "unavailable")] > 10, dict(load.counts)
-    assert load.counts[("after", "ok")] > 50, dict(load.counts)
+    assert load.answered("importing", "unavailable") > 10, dict(load.counts)
+    assert load.answered("after", "ok") > 50, dict(load.counts)

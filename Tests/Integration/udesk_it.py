@@ -9,12 +9,15 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import ssl
 import struct
 import subprocess
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -548,3 +551,126 @@ class ScriptedBackend:
             pass
         self.listener.close()
         self._accept_thread.join(5)
+
+
+class VerifyingLoad:
+    """Client threads, each on its own kept connection, asking random numbers of `asked` until
+    stopped (at most `max_seconds`), and judging every answer: `allowed[number]` is the set of
+    tokens the number may get in the current phase (None in it: a 404 is right), and
+    `unavailable_ok` whether a 500 store_unavailable is. Each answer is counted under the phase
+    that was current when it was asked, as (phase, outcome); anything but "ok" and
+    "unavailable" is also listed in `wrong`. Subclasses say how to connect and ask."""
+
+    def __init__(self, asked, allowed: dict, clients: int = 6, max_seconds: float = 60.0):
+        self.asked = list(asked)
+        self.allowed = allowed
+        self.unavailable_ok = False
+        self.phase = "before"
+        self.counts: Counter = Counter()
+        self.wrong: list[str] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.deadline = time.monotonic() + max_seconds
+        self.threads = [threading.Thread(target=self._client, args=(i,)) for i in range(clients)]
+
+    def connect(self):
+        raise NotImplementedError
+
+    def ask(self, conn, number) -> tuple[int, dict]:
+        """(HTTP status, JSON body) of one request on `conn`."""
+        raise NotImplementedError
+
+    def set_phase(self, phase, allowed=None, unavailable_ok=False):
+        with self.lock:
+            self.phase = phase
+            if allowed is not None:
+                self.allowed = allowed
+            self.unavailable_ok = unavailable_ok
+
+    def _client(self, seed):
+        rng = random.Random(seed)
+        conn = None
+        while not self.stopping.is_set() and time.monotonic() < self.deadline:
+            number = rng.choice(self.asked)
+            with self.lock:
+                phase, allowed, unavailable_ok = self.phase, self.allowed.get(number, {None}), self.unavailable_ok
+            try:
+                conn = conn or self.connect()
+                status, body = self.ask(conn, number)
+            except OSError as error:
+                conn = None
+                self._count(phase, "connection_error", f"{number}: {error!r}")
+                continue
+            if status == 200:
+                token = body.get("customer_token")
+                self._count(phase, "ok" if token in allowed else "wrong_token", f"{number}: got {token}, allowed {allowed}")
+            elif status == 404:
+                self._count(phase, "ok" if None in allowed else "false_404", f"{number}: 404")
+            elif status == 500 and body.get("error") == "store_unavailable":
+                self._count(phase, "unavailable" if unavailable_ok else "unexpected_500", f"{number}: 500")
+            else:
+                self._count(phase, f"status_{status}", f"{number}: {status} {body}")
+        if conn:
+            conn.close()
+
+    def _count(self, phase, outcome, detail):
+        with self.lock:
+            self.counts[(phase, outcome)] += 1
+            if outcome not in ("ok", "unavailable"):
+                self.wrong.append(f"[{phase}] {detail}")
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(timeout=10)
+        return self
+
+    def answered(self, phase=None, outcome=None) -> int:
+        """Answers asked in `phase` (any, if None) with `outcome` (any, if None)."""
+        with self.lock:
+            return sum(n for (p, o), n in self.counts.items()
+                       if (phase is None or p == phase) and (outcome is None or o == outcome))
+
+    def assert_clean(self):
+        print(f"\n{dict(sorted(self.counts.items()))}")
+        assert not self.wrong, f"{len(self.wrong)} bad answers: {dict(self.counts)}; e.g. {self.wrong[:5]}"
+
+
+class FastCGILoad(VerifyingLoad):
+    """A VerifyingLoad straight on the responder's socket, as nginx's upstream pool."""
+
+    def __init__(self, socket_path, asked, allowed: dict, **kw):
+        self.socket_path = socket_path
+        super().__init__(asked, allowed, **kw)
+
+    def connect(self):
+        return FastCGIConnection(self.socket_path, timeout=5)
+
+    def ask(self, conn, number):
+        answer = conn.request(udesk_body(number))
+        return answer.status, answer.json()
+
+
+class HTTPSLoad(VerifyingLoad):
+    """A VerifyingLoad through nginx over HTTPS, each client on a kept connection."""
+
+    def __init__(self, nginx: "Nginx", asked, allowed: dict, **kw):
+        self.nginx = nginx
+        super().__init__(asked, allowed, **kw)
+
+    def connect(self):
+        return self.nginx.https_connection(timeout=5)
+
+    def ask(self, conn, number):
+        conn.request("POST", ENDPOINT, body=udesk_body(number), headers={"Content-Type": UDESK_CONTENT_TYPE})
+        resp = conn.getresponse()
+        body = resp.read()
+        try:
+            return resp.status, json.loads(body)
+        except ValueError:
+            return resp.status, {"raw": body[:100].decode(errors="replace")}
