@@ -35,14 +35,10 @@ struct ImportGuardTests {
         var text = rows(200, tag: "new")
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         text = lines.enumerated().map { $0.offset == 101 ? $0.element + "\"" : String($0.element) }.joined(separator: "\n")
-        let file = directory.write("broken.csv", text)
-        let fd = open(file, O_RDONLY)
-        defer { close(fd) }
         var options = TokenImporter.Options()
         options.replace = true
         options.skipInvalid = true
-        let report = try TokenImporter(normaliser: PhoneNumberNormaliser(), options: options)
-            .run(fd: fd, into: TokenStoreWriter(path: store))
+        let report = try StoreTestSupport.importCSV(text, into: TokenStoreWriter(path: store), in: directory, options: options)
         #expect(!report.committed)
         #expect(report.syntaxError?.line == 102)
         #expect(report.isRefused(skipInvalid: true))
@@ -87,10 +83,7 @@ struct ImportGuardTests {
         let writer = try TokenStoreWriter(path: store, schemaWithFirstWrite: true)
         // Created but not yet imported into: not a token store for a reader.
         #expect(throws: StoreError.self) { try TokenStoreReader(path: store) }
-        let file = directory.write("first.csv", rows(5))
-        let fd = open(file, O_RDONLY)
-        defer { close(fd) }
-        let report = try TokenImporter(normaliser: PhoneNumberNormaliser(), options: .init()).run(fd: fd, into: writer)
+        let report = try StoreTestSupport.importCSV(rows(5), into: writer, in: directory)
         #expect(report.committed && report.added == 5)
         #expect(try TokenStoreReader(path: store).token(forKey: "+8613800130004") == "t-4")
     }
@@ -103,14 +96,11 @@ struct ImportGuardTests {
         let pages = try writer.connection.integer("PRAGMA page_count") ?? 0
         try writer.connection.execute("PRAGMA max_page_count = \(pages + 60)")
         let big = "number,customer_token\n" + (0..<5000).map { "139\(padded($0, 8)),\(String(repeating: "x", count: 100))-\($0)\n" }.joined()
-        let file = directory.write("big.csv", big)
-        let fd = open(file, O_RDONLY)
-        defer { close(fd) }
         // A small cache makes SQLite spill pages into the log before the failure, as a large import does.
         var options = TokenImporter.Options()
         options.cacheKiB = 64
         #expect(throws: StoreError.self) {
-            try TokenImporter(normaliser: PhoneNumberNormaliser(), options: options).run(fd: fd, into: writer)
+            try StoreTestSupport.importCSV(big, into: writer, in: directory, options: options)
         }
         var info = stat()
         #expect(stat(store + "-wal", &info) != 0 || info.st_size == 0)

@@ -10,14 +10,22 @@ enum StoreTestSupport {
         _ text: String, into store: String, in directory: TemporaryDirectory, replace: Bool = false,
         maxRemove: RemovalLimit = .default
     ) throws -> ImportReport {
-        let file = directory.write("import-\(UInt32.random(in: 0...UInt32.max)).csv", text)
-        let fd = open(file, O_RDONLY)
-        defer { close(fd) }
         var options = TokenImporter.Options()
         options.replace = replace
         options.maxRemove = maxRemove
-        return try TokenImporter(normaliser: PhoneNumberNormaliser(), options: options)
-            .run(fd: fd, into: TokenStoreWriter(path: store))
+        return try importCSV(text, into: TokenStoreWriter(path: store), in: directory, options: options)
+    }
+
+    /// Imports `text` (CSV) through `writer` with `options`, through a file in `directory`.
+    @discardableResult
+    static func importCSV(
+        _ text: String, into writer: TokenStoreWriter, in directory: TemporaryDirectory,
+        options: TokenImporter.Options = .init()
+    ) throws -> ImportReport {
+        let file = directory.write("import-\(UInt32.random(in: 0...UInt32.max)).csv", text)
+        let fd = open(file, O_RDONLY)
+        defer { close(fd) }
+        return try TokenImporter(normaliser: PhoneNumberNormaliser(), options: options).run(fd: fd, into: writer)
     }
 
     /// The store's export as text (written through an ``AtomicOutputFile`` in `directory`).
