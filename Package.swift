@@ -22,15 +22,22 @@ let package = Package(
         // libcurl (OpenSSL backend) for `tokenctl probe`: setopt/getinfo wrappers only.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
-        // Pure request handling: no libfcgi, no SQLite, no Foundation.
+        // Pure request handling and the rules every part shares (numbers, masking, JSON):
+        // no libfcgi, no SQLite, no Foundation.
         .target(name: "TokenCore"),
-        // The SQLite-backed token store (read side for the responder, write side for tokenctl).
+        // The store boundary, engine-neutral: the StoreBackend / StoreReader / StoreWriter /
+        // StoreInspector protocols, StoreLocation, and what every engine shares (CSV import
+        // rules and report, export writer, verify rules, minting, atomic output files).
         .target(
             name: "TokenStore",
-            dependencies: ["TokenCore", "CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["TokenCore", .product(name: "Crypto", package: "swift-crypto")]),
+        // SQLite, the default engine: the only target that links CSQLite.
+        .target(name: "SQLiteStore", dependencies: ["TokenStore", "TokenCore", "CSQLite"]),
+        // Picks the engine for a StoreLocation; the one place that names the implementations.
+        .target(name: "StoreBackends", dependencies: ["TokenStore", "SQLiteStore"]),
         // `tokenctl probe`: Udesk's request over libcurl, and the pure judgement of the answers.
         .target(name: "TokenProbe", dependencies: ["TokenCore", "CCurl"]),
-        // libfcgi adapter: socket, worker pool, CGI mode, signals.
+        // libfcgi adapter: socket, worker pool, CGI mode, signals; generic over the StoreBackend.
         .target(
             name: "FastCGIServer",
             dependencies: [
@@ -38,24 +45,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
+        // What both executables share on the command line: environment fallbacks, --store,
+        // --country-code, the version.
+        .target(
+            name: "CommandSupport",
+            dependencies: [
+                "TokenCore", "TokenStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         .executableTarget(
             name: "token-responder",
             dependencies: [
-                "FastCGIServer", "TokenStore", "TokenCore",
+                "FastCGIServer", "StoreBackends", "TokenStore", "TokenCore", "CommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "tokenctl",
             dependencies: [
-                "TokenStore", "TokenCore", "TokenProbe",
+                "StoreBackends", "TokenStore", "TokenCore", "TokenProbe", "CommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "TokenCoreTests", dependencies: ["TokenCore"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenCore"]),
-        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "CFastCGI"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "TokenStore", "TokenCore"]),
+        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TokenStore", "TokenCore", "CFastCGI"]),
         .testTarget(name: "TokenProbeTests", dependencies: ["TokenProbe"]),
     ],
     swiftLanguageModes: [.v6]

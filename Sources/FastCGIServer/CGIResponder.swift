@@ -15,53 +15,67 @@ public enum CGIResponder {
             && !ListeningSocket.isListeningSocket(0)
     }
 
-    /// Answers the one request described by the environment and stdin; returns the exit status.
-    public static func run(configuration: ServerConfiguration) -> Int32 {
+    /// Answers the one request described by the environment and stdin from the store `backend`
+    /// opens; returns the exit status.
+    public static func run<Backend: StoreBackend>(configuration: ServerConfiguration, backend: Backend) -> Int32 {
         let started = monotonicMicroseconds()
         let logger = ResponderLogging.makeLogger(level: configuration.logLevel)
         let limit = configuration.handler.maxBodyBytes
         let contentLength = environment("CONTENT_LENGTH").flatMap { Int($0) }
         let body = readAll(0, limit: min(contentLength ?? Int.max, limit + 1))
-        let handler = TokenHandler(configuration: configuration.handler)
-        let endpoint = Endpoint(parameter: environment("TOKEN_ENDPOINT"))
-        var lookup: StoreLookup
-        do {
-            lookup = .open(try configuration.openReader(minting: try configuration.makeMinting(logger: logger)))
-        } catch {
-            lookup = .unavailable(error)
-        }
-        let response: TokenResponse
-        switch endpoint {
-        case .token:
-            let request = TokenRequest(cgiVariable: environment, contentLength: contentLength, body: body)
-            response = handler.respond(to: request, lookup: &lookup)
-        case .health:
-            response = handler.health(lookup: &lookup)
-        case .metrics:
-            // A CGI process lives for one request: it has no counters to report.
-            response = TokenResponse(
-                status: 404,
-                body: Array(#"{"error":"not_found","message":"metrics are only kept in FastCGI mode"}"#.utf8),
-                outcome: .rejected(code: "not_found"))
-        }
-        let written = writeAll(response.cgiBytes(), to: 1)
+        let router = RequestRouter(handler: TokenHandler(configuration: configuration.handler), metrics: nil)
+        let store = OpenedStore<Backend.Reader>(opening: { () throws(StartupError) in
+            let minting: Minting?
+            do throws(MintKeyError) {
+                minting = try configuration.makeMinting(logger: logger)
+            } catch {
+                throw .mintKey(error)
+            }
+            do throws(StoreError) {
+                return try backend.openReader(minting: minting)
+            } catch {
+                throw .store(error)
+            }
+        })
+        let (endpoint, response) = router.answer(
+            variable: environment, contentLength: contentLength, body: body, store: store)
+        let written = FileDescriptorWriting.writeAll(response.cgiBytes(), to: 1)
         ResponderLogging.logRequest(
             logger, response: response, endpoint: endpoint, microseconds: monotonicMicroseconds() - started)
         return written ? 0 : 1
     }
 
+    /// Answers the request with `server_misconfigured` (500) when the environment's `TOKEN_*`
+    /// settings are invalid; `cause` is for the log, not the client.
+    public static func answerMisconfigured(cause: String) {
+        FileDescriptorWriting.writeAll(RequestError.misconfigured(cause: cause).response.cgiBytes(), to: 1)
+    }
+
     private static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
+}
 
-    private static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return false }
-            offset += written
-        }
-        return true
+/// Plain CGI's store: the reader opened for the one request, or why it could not be opened.
+private struct OpenedStore<Reader: StoreReader>: StoreAccess {
+    let opened: Result<Reader, StartupError>
+
+    init(opening: () throws(StartupError) -> Reader) {
+        opened = Result(catching: opening)
     }
+
+    func withLookup(_ body: (inout StoreLookup<Reader>) -> TokenResponse) -> TokenResponse {
+        switch opened {
+        case .success(let reader):
+            var lookup = StoreLookup.open(reader)
+            return body(&lookup)
+        case .failure(.store(let error)):
+            var lookup = StoreLookup<Reader>.unavailable(error)
+            return body(&lookup)
+        case .failure(.mintKey(let error)):
+            return RequestError.misconfigured(cause: error.description).response
+        }
+    }
+
+    func rowCount() -> Int? { nil }
 }

@@ -28,18 +28,21 @@ import TokenStore
 /// often (7–9% instead of 12–16%), for about 10% more throughput at 256 connections
 /// (`docs/PERFORMANCE.md`).
 ///
-/// Every worker checks, before each store snapshot, that the files at the store path are still
-/// the ones it has open; when they are not (a backup moved over the store, `-wal`/`-shm`
-/// removed, the store deleted) all workers close their readers and reopen the store
-/// (`StoreReaderSet`). SIGHUP forces the same reopen.
+/// Each worker holds its own ``StoreReader`` from `Backend`. Before each snapshot the reader
+/// checks that the store is still the one it opened; when it is not (for SQLite: a backup moved
+/// over the store, `-wal`/`-shm` removed, the store deleted) all workers close their readers and
+/// reopen the store (`StoreReaderSet`). SIGHUP forces the same reopen.
 ///
 /// Shutdown (SIGTERM or SIGINT): the socket file is removed so new connections fail fast, the
 /// listening socket leaves the epoll set, requests in flight finish, connections are closed
 /// after their current request, and `run()` returns once no request has come for 100 ms.
-public final class FastCGIResponder: @unchecked Sendable {
+public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable {
     // @unchecked: every stored property is immutable after init except the atomics.
     let configuration: ServerConfiguration
-    let handler: TokenHandler
+    /// Opens the workers' store readers.
+    let backend: Backend
+    /// Routes and answers each request (no sockets).
+    let router: RequestRouter
     let logger: Logger
     /// Writes every log line of the server and its workers, off the request path.
     let logWriter = LogWriter()
@@ -63,10 +66,14 @@ public final class FastCGIResponder: @unchecked Sendable {
     /// socket must not be able to flood the log either.
     let refusedConnections = RateLimitedWarning(intervalMicroseconds: 5_000_000)
 
-    /// Takes ownership of `listenFD` (already listening). Throws if epoll cannot be set up.
-    public init(configuration: ServerConfiguration, listenFD: Int32, ownedSocket: ListeningSocket.Bound?) throws(ListeningSocket.Failure) {
+    /// Takes ownership of `listenFD` (already listening); serves from the store `backend`
+    /// opens. Throws if epoll cannot be set up.
+    public init(
+        configuration: ServerConfiguration, backend: Backend, listenFD: Int32, ownedSocket: ListeningSocket.Bound?
+    ) throws(ListeningSocket.Failure) {
         self.configuration = configuration
-        self.handler = TokenHandler(configuration: configuration.handler)
+        self.backend = backend
+        self.router = RequestRouter(handler: TokenHandler(configuration: configuration.handler), metrics: metrics)
         self.logger = ResponderLogging.makeLogger(level: configuration.logLevel, writer: logWriter)
         self.listenFD = listenFD
         self.ownedSocket = ownedSocket
@@ -83,20 +90,29 @@ public final class FastCGIResponder: @unchecked Sendable {
     /// Serves until SIGTERM or SIGINT, then returns after in-flight requests have finished.
     /// Opens one store connection per worker first, so a missing or unreadable store is
     /// reported at start-up rather than on the first call.
-    public func run() throws(StoreError) {
+    public func run() throws(StartupError) {
         defer { logWriter.finish() }
         FCGX_Init()
         ShutdownSignals.blockInCurrentThread()
-        let minting = try configuration.makeMinting(logger: logger)
-        var opened: [TokenStoreReader] = []
+        let minting: Minting?
+        do throws(MintKeyError) {
+            minting = try configuration.makeMinting(logger: logger)
+        } catch {
+            throw .mintKey(error)
+        }
+        var opened: [Backend.Reader] = []
         for _ in 0..<max(1, configuration.threads) {
-            opened.append(try configuration.openReader(minting: minting))
+            do throws(StoreError) {
+                opened.append(try backend.openReader(minting: minting))
+            } catch {
+                throw .store(error)
+            }
             readers.opened(in: 0)
         }
         logger.info(
             "serving FastCGI",
             metadata: [
-                "workers": "\(opened.count)", "store": "\(configuration.storePath)",
+                "workers": "\(opened.count)", "store": "\(configuration.store)",
                 "unknown": "\(configuration.handler.unknownNumbers.rawValue)",
                 "key_required": "\(configuration.handler.sharedKey != nil)",
                 "scheduling": "\(configuration.scheduling.rawValue)",
@@ -157,15 +173,15 @@ public final class FastCGIResponder: @unchecked Sendable {
     }
 }
 
-/// One worker thread: its own libfcgi request, store connection and body buffer.
-final class Worker: @unchecked Sendable {
+/// One worker thread: its own libfcgi request, store reader and body buffer.
+final class Worker<Backend: StoreBackend>: @unchecked Sendable {
     // @unchecked: used by exactly one thread after it is handed over at spawn.
-    let server: FastCGIResponder
-    var reader: TokenStoreReader?
+    let server: FastCGIResponder<Backend>
+    var reader: Backend.Reader?
     /// The `StoreReaderSet` generation `reader` was opened in.
     var readerGeneration = 0
     /// How unknown numbers get tokens when minting is configured; used when reopening.
-    let minting: TokenStoreReader.Minting?
+    let minting: Minting?
     var request = FCGX_Request()
     var body: [UInt8]
     let bodyLimit: Int
@@ -175,7 +191,7 @@ final class Worker: @unchecked Sendable {
     let logBuffer: LineBuffer
     let logger: Logger
 
-    init(server: FastCGIResponder, reader: TokenStoreReader, minting: TokenStoreReader.Minting?) {
+    init(server: FastCGIResponder<Backend>, reader: Backend.Reader, minting: Minting?) {
         self.server = server
         self.reader = reader
         self.minting = minting
@@ -204,10 +220,10 @@ final class Worker: @unchecked Sendable {
             if !server.pending.isEmpty { sweepPending() }
             var ready = epoll_wait(server.epollFD, &events, Int32(events.count), 0)
             if ready == 0 {
-                // Out of work: record what minting left in the log, let go of the store
+                // Out of work: the reader's housekeeping (minted rows out of SQLite's log), let go of the store
                 // snapshot, hand the log lines to the writer, then sleep, as the one waiter in
                 // epoll_wait or as a spare.
-                reader?.checkpointMintedRows(idle: server.workersServing.load(ordering: .relaxed) == 0)
+                reader?.finishTurn(idle: server.workersServing.load(ordering: .relaxed) == 0)
                 reader?.releaseSnapshot()
                 logBuffer.flush()
                 if server.waiterSlot.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
@@ -232,17 +248,17 @@ final class Worker: @unchecked Sendable {
             server.workersServing.add(1, ordering: .relaxed)
             for event in events[0..<Int(ready)] { handle(event) }
             server.workersServing.subtract(1, ordering: .relaxed)
-            reader?.checkpointMintedRows(idle: false)
+            reader?.finishTurn(idle: false)
         }
     }
 
     /// Longest the waiter sleeps in `epoll_wait` before it looks around: how long a store
     /// reopen can wait for an idle waiter to close its reader.
-    static let waiterTimeoutMilliseconds: Int32 = 50
+    static var waiterTimeoutMilliseconds: Int32 { 50 }
 
     /// Longest a worker waits for the others to close their readers before it opens the store
     /// again; past it the request is answered `store_unavailable`.
-    static let reopenWaitMicroseconds: Int64 = 250_000
+    static var reopenWaitMicroseconds: Int64 { 250_000 }
 
     /// A spare worker's sleep: 1 ms while another worker is serving, so that connections ready
     /// behind a slow request (a minted token waiting for an import's write lock, say) or piling
@@ -263,11 +279,11 @@ final class Worker: @unchecked Sendable {
     /// Ready connections taken per `epoll_wait`. Each is one-shot, so the ones a worker takes
     /// are its own until re-armed; a few per wake-up save a wake-up per request under load and
     /// delay a request by at most a few others' service time (tens of microseconds each).
-    static let eventBatch = 4
+    static var eventBatch: Int { 4 }
 
     /// Longest a worker keeps one store snapshot while requests keep coming (microseconds):
     /// the most a committed change can stay unseen under load. When idle, none is held.
-    static let snapshotMaxAge: Int64 = 20_000
+    static var snapshotMaxAge: Int64 { 20_000 }
 
     private func handle(_ event: epoll_event) {
         let fd = event.data.fd
@@ -289,7 +305,7 @@ final class Worker: @unchecked Sendable {
     }
 
     /// Most connections taken from the listening socket's backlog per turn.
-    static let acceptBatch = 256
+    static var acceptBatch: Int { 256 }
 
     /// Accepts the connections waiting in the backlog (up to `acceptBatch`), re-arms the
     /// listening socket for the other workers, and serves the first at once if its request has
@@ -388,19 +404,10 @@ final class Worker: @unchecked Sendable {
         func param(_ name: String) -> String? {
             FCGX_GetParam(name, envp).map { String(cString: $0) }
         }
-        let endpoint = Endpoint(parameter: param("TOKEN_ENDPOINT"))
         let contentLength = param("CONTENT_LENGTH").flatMap { Int($0) }
         let complete = readBody(declaredLength: contentLength)
-        let response: TokenResponse
-        switch endpoint {
-        case .token:
-            let input = TokenRequest(cgiVariable: param, contentLength: contentLength, body: body)
-            response = withReader { server.handler.respond(to: input, lookup: &$0) }
-        case .health:
-            response = withReader { server.handler.health(lookup: &$0) }
-        case .metrics:
-            response = server.metrics.render(rowCount: try? reader?.rowCount())
-        }
+        let (endpoint, response) = server.router.answer(
+            variable: param, contentLength: contentLength, body: body, store: WorkerStore(worker: self))
         let bytes = response.cgiBytes()
         bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) {
@@ -427,8 +434,8 @@ final class Worker: @unchecked Sendable {
     /// are no longer the ones the reader has open, starts a reopen of every worker's reader and
     /// opens the store again. If the store cannot be opened, answers as the handler does for an
     /// unreadable store (client mistakes still get their own status).
-    private func withReader(_ body: (inout StoreLookup) -> TokenResponse) -> TokenResponse {
-        var failure = StoreError(.cannotOpen, "token store \(server.configuration.storePath) keeps changing")
+    fileprivate func withReader(_ body: (inout StoreLookup<Backend.Reader>) -> TokenResponse) -> TokenResponse {
+        var failure = StoreError(.cannotOpen, "token store \(server.configuration.store) keeps changing")
         for _ in 0..<2 {
             if reader != nil && readerGeneration != server.readers.current { dropReader() }
             if reader == nil {
@@ -446,11 +453,11 @@ final class Worker: @unchecked Sendable {
             if server.readers.reopen(after: readerGeneration) {
                 server.logger.warning(
                     "token store files changed (replaced, removed or emptied); reopening it",
-                    metadata: ["store": "\(server.configuration.storePath)"])
+                    metadata: ["store": "\(server.configuration.store)"])
             }
             dropReader()
         }
-        var unavailable = StoreLookup.unavailable(failure)
+        var unavailable = StoreLookup<Backend.Reader>.unavailable(failure)
         return body(&unavailable)
     }
 
@@ -461,7 +468,7 @@ final class Worker: @unchecked Sendable {
         guard server.readers.waitForOlderReaders(than: generation, timeoutMicroseconds: Self.reopenWaitMicroseconds) else {
             throw StoreError(.cannotOpen, "token store is being reopened; other workers still hold the previous files")
         }
-        reader = try server.configuration.openReader(minting: minting)
+        reader = try server.backend.openReader(minting: minting)
         readerGeneration = generation
         server.readers.opened(in: generation)
     }
@@ -491,23 +498,16 @@ final class Worker: @unchecked Sendable {
     }
 }
 
-/// The worker's store as the handler sees it: an open reader, or the error that kept it closed.
-enum StoreLookup: TokenLookup {
-    case open(TokenStoreReader)
-    case unavailable(StoreError)
+/// A worker's store as the router reaches it.
+private struct WorkerStore<Backend: StoreBackend>: StoreAccess {
+    let worker: Worker<Backend>
 
-    mutating func token(forKey key: String) throws -> String? {
-        switch self {
-        case .open(let reader): try reader.token(forKey: key)
-        case .unavailable(let error): throw error
-        }
+    func withLookup(_ body: (inout StoreLookup<Backend.Reader>) -> TokenResponse) -> TokenResponse {
+        worker.withReader(body)
     }
 
-    mutating func mintToken(forKey key: String) throws -> String? {
-        switch self {
-        case .open(let reader): try reader.mintToken(forKey: key)
-        case .unavailable(let error): throw error
-        }
+    func rowCount() -> Int? {
+        try? worker.reader?.rowCount()
     }
 }
 

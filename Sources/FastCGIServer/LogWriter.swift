@@ -1,5 +1,6 @@
 import CFastCGI
 import Glibc
+import TokenStore
 import Logging
 import Synchronization
 
@@ -114,13 +115,8 @@ public final class LogWriter: Sendable {
     /// Longest a line waits before it is written, while the responder is logging.
     static let batchMilliseconds = 20
 
+    /// Nowhere to log to (a write fails) drops the lines rather than spinning.
     private func writeAll(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }  // nowhere to log to: drop rather than spin
-            offset += written
-        }
+        FileDescriptorWriting.writeAll(bytes, to: fd)
     }
 }

@@ -6,8 +6,9 @@ import TokenStore
 /// Everything `token-responder` needs to run; the executable fills it from flags and the
 /// environment, tests build it directly.
 public struct ServerConfiguration: Sendable {
-    /// Path of the SQLite token store (`--store`, `TOKEN_STORE`).
-    public var storePath: String
+    /// Where the token store is (`--store`, `TOKEN_STORE`); the server opens it through the
+    /// ``StoreBackend`` it is given, and names it in log lines.
+    public var store: StoreLocation
     /// Unix socket to create and serve FastCGI on (`--socket`, `TOKEN_SOCKET`); nil means fd 0
     /// (spawn-fcgi, systemd socket activation) or plain CGI.
     public var socketPath: String?
@@ -15,7 +16,7 @@ public struct ServerConfiguration: Sendable {
     /// through the group).
     public var socketMode: mode_t
     /// Worker threads (`--threads`). Idle kept-alive connections do not occupy workers, so a
-    /// few per core are enough; workers only wait on SQLite and on writing the answer.
+    /// few per core are enough; workers only wait on the store and on writing the answer.
     public var threads: Int
     /// How requests are answered.
     public var handler: HandlerConfiguration
@@ -53,11 +54,11 @@ public struct ServerConfiguration: Sendable {
 
     /// Creates a configuration with production defaults.
     public init(
-        storePath: String, socketPath: String? = nil, socketMode: mode_t = 0o660,
+        store: StoreLocation, socketPath: String? = nil, socketMode: mode_t = 0o660,
         threads: Int = ServerConfiguration.defaultThreads, handler: HandlerConfiguration = HandlerConfiguration(),
         logLevel: Logger.Level = .info, ioTimeoutSeconds: Int = 5, mintKeyFile: String? = nil
     ) {
-        self.storePath = storePath
+        self.store = store
         self.socketPath = socketPath
         self.socketMode = socketMode
         self.threads = threads
@@ -69,49 +70,78 @@ public struct ServerConfiguration: Sendable {
 }
 
 extension ServerConfiguration {
-    /// Opens a store reader set up as configured, minting with `minting` (from ``makeMinting(logger:)``).
-    func openReader(minting: TokenStoreReader.Minting?) throws(StoreError) -> TokenStoreReader {
-        try TokenStoreReader(path: storePath, minting: minting)
-    }
-
     /// The minting set-up shared by every reader of the process, if minting is configured:
     /// the minter, a budget of ``mintMaxRows`` new rows, and failures reported through `logger`.
-    func makeMinting(logger: Logger) throws(StoreError) -> TokenStoreReader.Minting? {
+    func makeMinting(logger: Logger) throws(MintKeyError) -> Minting? {
         guard let minter = try makeMinter() else { return nil }
         let budget = MintBudget(maxNewRows: mintMaxRows) { limit in
             logger.warning(
                 "minting stopped: \(limit) new rows minted since start (--mint-max-rows); unknown numbers now get not-found until restart")
         }
-        return TokenStoreReader.Minting(minter: minter, budget: budget) { error in
+        return Minting(minter: minter, budget: budget) { error in
             logger.error("minted token not recorded (the reply still carries it)", metadata: ["cause": "\(error)"])
         }
     }
 
-    /// Opens the store (and reads the mint key, if minting) once and lets go: throws what
-    /// serving would meet at start-up, so that the caller can report it before it listens.
-    public func checkStore() throws(StoreError) {
-        _ = try makeMinter()
-        _ = try TokenStoreReader(path: storePath)
+    /// Opens the store through `backend` (and reads the mint key, if minting) once and lets go:
+    /// throws what serving would meet at start-up, so that the caller can report it before it
+    /// listens.
+    public func check<Backend: StoreBackend>(_ backend: Backend) throws(StartupError) {
+        do throws(MintKeyError) {
+            _ = try makeMinter()
+        } catch {
+            throw .mintKey(error)
+        }
+        do throws(StoreError) {
+            try backend.checkReadable()
+        } catch {
+            throw .store(error)
+        }
     }
 
     /// The minter, if minting is configured; throws if its key file cannot be read.
-    func makeMinter() throws(StoreError) -> TokenMinter? {
+    func makeMinter() throws(MintKeyError) -> TokenMinter? {
         guard handler.unknownNumbers == .mint else { return nil }
         guard let mintKeyFile else {
-            throw StoreError(.cannotOpen, "--unknown mint needs --mint-key-file (or TOKEN_MINT_KEY_FILE)")
+            throw MintKeyError("--unknown mint needs --mint-key-file (or TOKEN_MINT_KEY_FILE)")
         }
         let secret: [UInt8]
         do {
             secret = try SecretFile.readBytes(mintKeyFile)
         } catch {
-            throw StoreError(.cannotOpen, error.description)
+            throw MintKeyError(error.description)
         }
         guard secret.count >= TokenMinter.minimumKeyBytes else {
-            throw StoreError(
-                .cannotOpen,
+            throw MintKeyError(
                 "mint key file \(mintKeyFile) holds \(secret.count) bytes; use at least \(TokenMinter.minimumKeyBytes) (e.g. head -c 32 /dev/urandom | base64 > FILE)"
             )
         }
         return TokenMinter(keyBytes: secret)
+    }
+}
+
+/// The mint key file is missing, unreadable or too short.
+public struct MintKeyError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, naming the file.
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Why the responder cannot serve: reported at start-up, and the command exits 66.
+public enum StartupError: Error, Sendable, CustomStringConvertible {
+    /// The store cannot be opened or is not a token store.
+    case store(StoreError)
+    /// The mint key cannot be used.
+    case mintKey(MintKeyError)
+
+    /// The message for the log.
+    public var description: String {
+        switch self {
+        case .store(let error): error.message
+        case .mintKey(let error): error.description
+        }
     }
 }

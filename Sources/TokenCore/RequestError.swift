@@ -29,6 +29,9 @@ public enum RequestError: Error, Sendable, Equatable {
     case unknownNumber
     /// The store could not be read (500); `cause` goes to the server log only.
     case storeUnavailable(cause: String)
+    /// The responder's own configuration is invalid (500), e.g. a bad `TOKEN_*` variable in plain
+    /// CGI or an unreadable mint key; `cause` goes to the server log only.
+    case misconfigured(cause: String)
 
     /// HTTP status code.
     public var status: Int {
@@ -41,7 +44,7 @@ public enum RequestError: Error, Sendable, Equatable {
         case .emptyBody, .invalidJSON, .missingNumber, .invalidField: 400
         case .invalidNumber: 422
         case .unknownNumber: 404
-        case .storeUnavailable: 500
+        case .storeUnavailable, .misconfigured: 500
         }
     }
 
@@ -61,6 +64,7 @@ public enum RequestError: Error, Sendable, Equatable {
         case .invalidNumber: "invalid_number"
         case .unknownNumber: "unknown_number"
         case .storeUnavailable: "store_unavailable"
+        case .misconfigured: "server_misconfigured"
         }
     }
 
@@ -81,6 +85,7 @@ public enum RequestError: Error, Sendable, Equatable {
         case .invalidNumber(let why): why.message
         case .unknownNumber: "no customer is known for this number"
         case .storeUnavailable: "the token store is unavailable; try again later"
+        case .misconfigured: "the responder is misconfigured; its log says how"
         }
     }
 
@@ -101,7 +106,7 @@ public enum RequestError: Error, Sendable, Equatable {
         let outcome: TokenResponse.Outcome =
             switch self {
             case .unknownNumber: .unknown
-            case .storeUnavailable(let cause): .failed(cause: cause)
+            case .storeUnavailable(let cause), .misconfigured(let cause): .failed(cause: cause)
             default: .rejected(code: code)
             }
         return TokenResponse(status: status, body: body, outcome: outcome)

@@ -80,11 +80,12 @@ public struct TokenHandler: Sendable {
         }
     }
 
-    /// Whether the store opens and answers a lookup: the health check behind the health
-    /// location. 200 `{"status":"ok"}` or 503 `{"status":"unavailable"}` (cause in `outcome`).
+    /// Whether the store opens and answers a query (``TokenLookup/checkHealth()``): the health
+    /// check behind the health location. 200 `{"status":"ok"}` or 503 `{"status":"unavailable"}`
+    /// (cause in `outcome`).
     public func health<Lookup: TokenLookup>(lookup: inout Lookup) -> TokenResponse {
         do {
-            _ = try lookup.token(forKey: "+0")
+            try lookup.checkHealth()
             return TokenResponse(status: 200, body: Array(#"{"status":"ok"}"#.utf8), outcome: .found)
         } catch {
             return TokenResponse(

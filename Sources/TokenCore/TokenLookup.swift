@@ -1,4 +1,4 @@
-/// Where the handler finds tokens: the SQLite store in production, a dictionary in tests.
+/// Where the handler finds tokens: the worker's store reader in production, a dictionary in tests.
 public protocol TokenLookup {
     /// The token stored for the canonical number `key`, or `nil` if there is none.
     /// Throws when the store cannot be read; the error's description goes to the server log.
@@ -8,6 +8,9 @@ public protocol TokenLookup {
     /// (`--unknown mint`): derived from the number, recorded if possible. Only called then.
     /// nil when minting has reached its limit: the number is then answered as unknown.
     mutating func mintToken(forKey key: String) throws -> String?
+
+    /// Throws unless the store answers a query: what the health endpoint reports.
+    mutating func checkHealth() throws
 }
 
 extension TokenLookup {

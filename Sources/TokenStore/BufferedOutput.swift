@@ -69,17 +69,8 @@ public final class BufferedOutput {
     }
 
     private func writeAll(_ bytes: UnsafePointer<UInt8>, _ length: Int) throws(OutputError) {
-        var done = 0
-        while done < length {
-            let n = Glibc.write(fd, bytes + done, length - done)
-            if n > 0 {
-                done += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                throw OutputError.system("cannot write \(name)", errno: n < 0 ? errno : EIO)
-            }
-        }
+        let failure = FileDescriptorWriting.writeAll(bytes, count: length, to: fd)
+        guard failure == 0 else { throw OutputError.system("cannot write \(name)", errno: failure) }
         bytesWritten += length
     }
 }

@@ -12,7 +12,7 @@ public struct OutputError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// An error for a failed system call: `message: strerror(errno)`.
-    static func system(_ message: String, errno code: Int32) -> OutputError {
+    public static func system(_ message: String, errno code: Int32) -> OutputError {
         OutputError("\(message): \(String(cString: strerror(code)))")
     }
 

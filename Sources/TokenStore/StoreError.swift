@@ -1,5 +1,5 @@
-/// Why the token store could not do what was asked. Messages name the file and SQLite's reason,
-/// never a number or a token.
+/// Why the token store could not do what was asked. Messages name the store and the engine's
+/// reason, never a number or a token.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure this is.
     public enum Kind: Sendable, Equatable {
@@ -7,8 +7,10 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case cannotOpen
         /// The file is not a token store, or its schema is newer than this binary.
         case incompatibleSchema
-        /// SQLite reported an error while reading or writing.
-        case sqlite
+        /// The database engine reported an error while reading or writing.
+        case database
+        /// A token that breaks ``TokenRules`` was given to be stored.
+        case invalidToken
     }
 
     /// The failure's kind.

@@ -1,11 +1,11 @@
-import CSQLite
 import TokenCore
 
 /// One thing `tokenctl verify` found wrong with a store.
 public struct StoreProblem: Sendable, Equatable, CustomStringConvertible {
     /// What part of the store is wrong.
     public enum Kind: String, Sendable, Equatable {
-        /// SQLite's `PRAGMA integrity_check` reported damage (or could not read the file).
+        /// The engine's own check reported damage (SQLite's `PRAGMA integrity_check`), or could
+        /// not read the store.
         case integrity
         /// The schema version is not the one this binary writes.
         case schema
@@ -56,9 +56,9 @@ public struct StoreProblem: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Checks a store the way the responder and the importer rely on it: SQLite's integrity check,
-/// the schema version, every key canonical under the current normaliser (`normalise(key).key ==
-/// key`), every token within the import rules. Reads one snapshot, changes nothing.
+/// Checks a store the way the responder and the importer rely on it: the engine's integrity
+/// check, the schema version, every key canonical under the current normaliser (`normalise(key).key
+/// == key`), every token within ``TokenRules``. Reads one snapshot, changes nothing.
 public struct StoreVerifier {
     let normaliser: PhoneNumberNormaliser
 
@@ -73,57 +73,49 @@ public struct StoreVerifier {
     /// Calls `report` for every problem found, in the order found; returns how many there were.
     /// Throws only if the store cannot be read at all.
     @discardableResult
-    public func run(_ store: TokenStoreInspector, report: (StoreProblem) -> Void) throws(StoreError) -> Int {
+    public func run(_ store: any StoreInspector, report: (StoreProblem) -> Void) throws -> Int {
         var found = 0
         func note(_ problem: StoreProblem) {
             found += 1
             report(problem)
         }
-        let connection = store.connection
-        try connection.execute("BEGIN")
-        defer { try? connection.execute("COMMIT") }
-
-        do throws(StoreError) {
-            let check = try connection.prepare("PRAGMA integrity_check(\(Self.integrityLimit))", persistent: false)
-            defer { check.reset() }
-            while try check.step() {
-                let message = check.text(0) ?? ""
-                if message != "ok" { note(StoreProblem(kind: .integrity, reason: message)) }
-            }
-        } catch {
-            note(StoreProblem(kind: .integrity, reason: error.message))
-            return found
-        }
-
-        let version = try store.schemaVersion()
-        guard version == StoreSchema.currentVersion else {
-            note(
-                StoreProblem(
-                    kind: .schema,
-                    reason: version == 0
-                        ? "not a token store (schema version 0)"
-                        : "schema version \(version), this binary knows \(StoreSchema.currentVersion)"))
-            return found  // the tables cannot be trusted to have the columns read below
-        }
-
-        let rows = try connection.prepare("SELECT number, token FROM tokens", persistent: false)
-        defer { rows.reset() }
-        while try rows.step() {
-            let key = rows.text(0) ?? ""
-            do {
-                let canonical = try normaliser.normalise(key).key
-                if canonical != key {
-                    note(StoreProblem(kind: .key, key: key, reason: "not canonical: the responder looks this number up under another key"))
-                }
+        try store.inSnapshot {
+            let damage: [String]
+            do throws(StoreError) {
+                damage = try store.integrityProblems(limit: Self.integrityLimit)
             } catch {
-                note(StoreProblem(kind: .key, key: key, reason: "not a valid number: \(error.message)"))
+                note(StoreProblem(kind: .integrity, reason: error.message))
+                return
             }
-            var token: [UInt8] = []
-            if let bytes = sqlite3_column_text(rows.handle, 1) {
-                token = Array(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(rows.handle, 1))))
+            for message in damage { note(StoreProblem(kind: .integrity, reason: message)) }
+
+            let version = try store.schemaVersion()
+            guard version == store.knownSchemaVersion else {
+                note(
+                    StoreProblem(
+                        kind: .schema,
+                        reason: version == 0
+                            ? "not a token store (schema version 0)"
+                            : "schema version \(version), this binary knows \(store.knownSchemaVersion)"))
+                return  // the tables cannot be trusted to have the columns read below
             }
-            if let reason = TokenImporter.tokenProblem(token) {
-                note(StoreProblem(kind: .token, key: key, reason: reason))
+
+            try store.forEachRow(mintedOnly: false) { row in
+                let key = row.keyString
+                do throws(InvalidPhoneNumber) {
+                    let canonical = try normaliser.normalise(key).key
+                    if canonical != key {
+                        note(
+                            StoreProblem(
+                                kind: .key, key: key,
+                                reason: "not canonical: the responder looks this number up under another key"))
+                    }
+                } catch {
+                    note(StoreProblem(kind: .key, key: key, reason: "not a valid number: \(error.message)"))
+                }
+                if let reason = TokenRules.problem(with: row.token) {
+                    note(StoreProblem(kind: .token, key: key, reason: reason))
+                }
             }
         }
         return found

@@ -1,5 +1,3 @@
-import CSQLite
-
 /// Writes the store as CSV that `tokenctl import` reads back: `import --replace` of an export
 /// gives back the same numbers and tokens.
 ///
@@ -12,7 +10,7 @@ import CSQLite
 /// minted, as ISO-8601 UTC (`2024-05-06T07:08:09Z`). That file is a report: `import` refuses
 /// its three columns, and an import would turn minted rows into ordinary ones anyway.
 ///
-/// The rows come from one SELECT, one snapshot of the store: an import committing meanwhile is
+/// The rows come from one ``StoreInspector/forEachRow(mintedOnly:_:)``, one snapshot of the store: an import committing meanwhile is
 /// either wholly in the export or not at all.
 public struct TokenExporter {
     /// Export options, as `tokenctl export` exposes them.
@@ -35,28 +33,22 @@ public struct TokenExporter {
         self.options = options
     }
 
-    /// Writes the header and every row to `output` (flushed at the end); returns the row count.
-    /// Throws ``StoreError`` for the store, ``OutputError`` for the output.
-    public func run(from store: TokenStoreInspector, to output: BufferedOutput) throws -> Int {
+    /// Writes the header and every row of `store` to `output` (flushed at the end); returns the
+    /// row count. Throws ``StoreError`` for the store, ``OutputError`` for the output.
+    public func run(from store: any StoreInspector, to output: BufferedOutput) throws -> Int {
         try store.requireReadableSchema()
-        let statement = try store.connection.prepare(
-            options.mintedOnly
-                ? "SELECT number, token, updated_at FROM tokens WHERE minted = 1 ORDER BY number"
-                : "SELECT number, token FROM tokens ORDER BY number",
-            persistent: false)
-        defer { statement.reset() }
         try output.write(options.mintedOnly ? Self.mintedHeader : Self.header)
         try output.write(byte: 0x0A)
         var rows = 0
         var timestamp: [UInt8] = []
-        while try statement.step() {
-            try Self.writeField(statement, 0, to: output)
+        try store.forEachRow(mintedOnly: options.mintedOnly) { row in
+            try Self.writeField(row.key, to: output)
             try output.write(byte: UInt8(ascii: ","))
-            try Self.writeField(statement, 1, to: output)
+            try Self.writeField(row.token, to: output)
             if options.mintedOnly {
                 try output.write(byte: UInt8(ascii: ","))
                 timestamp.removeAll(keepingCapacity: true)
-                UTCTimestamp.append(statement.int64(2), to: &timestamp)
+                UTCTimestamp.append(row.updatedAt, to: &timestamp)
                 try output.write(timestamp)
             }
             try output.write(byte: 0x0A)
@@ -66,25 +58,17 @@ public struct TokenExporter {
         return rows
     }
 
-    /// Copies column `index` of the current row straight from SQLite's buffer, quoted if needed.
-    private static func writeField(_ statement: SQLiteStatement, _ index: Int32, to output: BufferedOutput)
-        throws(OutputError)
-    {
-        guard let bytes = sqlite3_column_text(statement.handle, index) else { return }
-        let count = Int(sqlite3_column_bytes(statement.handle, index))
-        var needsQuotes = false
-        for i in 0..<count where needsQuoting(bytes[i]) {
-            needsQuotes = true
-            break
-        }
-        guard needsQuotes else {
-            try output.write(bytes, count: count)
+    /// Writes `bytes` as one CSV field, quoted if needed.
+    private static func writeField(_ bytes: UnsafeBufferPointer<UInt8>, to output: BufferedOutput) throws(OutputError) {
+        guard let base = bytes.baseAddress else { return }
+        guard bytes.contains(where: needsQuoting) else {
+            try output.write(base, count: bytes.count)
             return
         }
         try output.write(byte: UInt8(ascii: "\""))
-        for i in 0..<count {
-            if bytes[i] == UInt8(ascii: "\"") { try output.write(byte: UInt8(ascii: "\"")) }
-            try output.write(byte: bytes[i])
+        for byte in bytes {
+            if byte == UInt8(ascii: "\"") { try output.write(byte: UInt8(ascii: "\"")) }
+            try output.write(byte: byte)
         }
         try output.write(byte: UInt8(ascii: "\""))
     }

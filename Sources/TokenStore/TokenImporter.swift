@@ -91,7 +91,9 @@ public enum RemovalLimit: Sendable, Equatable, CustomStringConvertible {
 ///
 /// All or nothing: unless `skipInvalid` is set, one invalid row or one conflict (two rows whose
 /// numbers normalise to the same key with different tokens) rolls the whole import back, and
-/// every such line is reported. Rows stream through a temporary table, so memory stays flat.
+/// every such line is reported. Rows stream into the store's import transaction
+/// (``ImportSession``), which keeps no copy of the file: memory stays flat however long it is.
+/// Reading the file, columns, normalising and the token rules are here; the engine only stores.
 public struct TokenImporter {
     /// Import options, as `tokenctl import` exposes them.
     public struct Options: Sendable {
@@ -103,8 +105,8 @@ public struct TokenImporter {
         public var skipInvalid = false
         /// Most rows `replace` may remove; more refuses the whole import.
         public var maxRemove = RemovalLimit.default
-        /// SQLite page cache of the import's connection, in KiB (see ``TokenImporter/cacheKiB``).
-        var cacheKiB = TokenImporter.cacheKiB
+        /// Page cache of the import's connection, in KiB (see ``ImportSessionOptions/cacheKiB``).
+        var cacheKiB = ImportSessionOptions.defaultCacheKiB
         /// Where the rows came from, recorded in the store's metadata.
         public var source = "-"
         /// Called with the number of records read so far, every ``TokenImporter/progressInterval``
@@ -117,9 +119,6 @@ public struct TokenImporter {
     /// How many records pass between two calls of ``Options/progress``.
     public static let progressInterval = 1 << 16
 
-    /// Largest accepted token, in bytes.
-    public static let maxTokenBytes = 255
-
     let normaliser: PhoneNumberNormaliser
     let options: Options
 
@@ -129,69 +128,49 @@ public struct TokenImporter {
         self.options = options
     }
 
-    /// SQLite page cache for the import's connection: large enough that a million-row import
-    /// does not re-read its own pages through the kernel, fixed so memory stays flat however
-    /// long the file is. (With SQLite's 2 MiB default, 1M rows took 16 s instead of ~5.)
-    public static let cacheKiB = 65_536
-
-    /// Reads all rows from `fd` and applies them to `store`.
-    public func run(fd: Int32, into store: TokenStoreWriter) throws(StoreError) -> ImportReport {
+    /// Reads all rows from `fd` and applies them to `store`, in one import transaction.
+    public func run(fd: Int32, into store: any StoreWriter) throws(StoreError) -> ImportReport {
         var reader = CSVReader(fd: fd)
         let prefix = reader.peekPrefix(4096)
         let firstLine = prefix.prefix(while: { $0 != 0x0A })
         if firstLine.contains(0x09) && !firstLine.contains(UInt8(ascii: ",")) {
             reader.separator = 0x09
         }
-        let connection = store.connection
-        let now = Int64(time(nil))
-        try connection.execute("PRAGMA cache_size = -\(options.cacheKiB)")
-        try connection.execute("BEGIN IMMEDIATE")
+        var sessionOptions = ImportSessionOptions(now: Int64(time(nil)))
+        sessionOptions.cacheKiB = options.cacheKiB
+        let session = try store.beginImport(options: sessionOptions)
         do throws(StoreError) {
-            try store.createSchemaIfNeeded()
-            let generation = (Int64(try store.meta("import_generation") ?? "0") ?? 0) + 1
-            try store.setMeta("import_generation", String(generation))
-            let before = try store.count()
-            var report = try load(&reader, store: store, now: now, generation: generation)
-            report.rowsBefore = before
+            var report = try load(&reader, into: session)
+            report.rowsBefore = session.rowsBefore
             if options.replace && report.syntaxError == nil {
-                try connection.execute("DELETE FROM tokens WHERE seen_in != \(generation)")
-                report.removed = connection.changes
+                report.removed = try session.removeUnlisted()
                 report.refusal = Self.replaceRefusal(report, limit: options.maxRemove)
             }
-            let after = try store.count()
-            let changed = Int(try connection.integer("SELECT count(*) FROM tokens WHERE changed_in = \(generation)") ?? 0)
-            report.added = after - before + report.removed
+            let (after, changed) = try session.tally()
+            report.added = after - report.rowsBefore + report.removed
             report.updated = changed - report.added
             report.unchanged -= changed
-            let refused = report.isRefused(skipInvalid: options.skipInvalid)
-            if refused || options.dryRun {
-                try connection.execute("ROLLBACK")
+            if report.isRefused(skipInvalid: options.skipInvalid) || options.dryRun {
+                try session.rollBack()
             } else {
-                try store.setMeta("last_import_time", String(now))
-                try store.setMeta("last_import_source", options.source)
-                try connection.execute("COMMIT")
-                store.schemaCommitted()
+                try session.commit(source: options.source)
                 report.committed = true
-                store.checkpoint()
             }
             return report
         } catch {
-            store.rollBackAfterFailure()
+            session.abandon()
             throw error
         }
     }
 
-    /// Streams the rows into the store. Until the caller corrects it, `unchanged` counts every
-    /// row stored; problems and duplicates are recorded as they are met.
-    private func load(_ reader: inout CSVReader, store: TokenStoreWriter, now: Int64, generation: Int64)
-        throws(StoreError) -> ImportReport
-    {
+    /// Streams the rows into `session`. Until the caller corrects it, `unchanged` counts every
+    /// row stored; problems (in file order) and duplicates are recorded.
+    private func load(_ reader: inout CSVReader, into session: any ImportSession) throws(StoreError) -> ImportReport {
         var report = ImportReport()
-        let upsert = try store.makeUpsert()
-        let earlier = try store.connection.prepare("SELECT token, seen_line FROM tokens WHERE number = ?1")
         var columns: (number: Int, token: Int) = (0, 1)
         var first = true
         var records = 0
+        var added = 0
         while true {
             let line = reader.line
             let fields: [[UInt8]]
@@ -227,30 +206,49 @@ public struct TokenImporter {
                 continue
             }
             let tokenBytes = fields[columns.token]
-            if let reason = Self.tokenProblem(tokenBytes) {
+            if let reason = TokenRules.problem(with: tokenBytes) {
                 report.problems.append(ImportProblem(line: line, reason: reason))
                 continue
             }
-            let token = String(decoding: tokenBytes, as: UTF8.self)
-            if try upsert(key: key, token: token, now: now, generation: generation, line: line) {
-                report.unchanged += 1
-                continue
-            }
-            // Listed before in this file: harmless if the token is the same, a conflict if not.
-            defer { earlier.reset() }
-            try earlier.bind(key, at: 1)
-            _ = try earlier.step()
-            if earlier.text(0) == token {
-                report.unchanged += 1
+            try session.add(key: key, token: String(decoding: tokenBytes, as: UTF8.self), line: line)
+            added += 1
+        }
+        // A row listed before in this file is harmless if the token is the same, a conflict if not.
+        var conflicts: [ImportProblem] = []
+        for repeated in try session.repeatedKeys() {
+            if repeated.sameToken {
                 report.duplicates += 1
             } else {
-                report.problems.append(
+                conflicts.append(
                     ImportProblem(
-                        line: line, reason: "conflict: same number as line \(earlier.int64(1)) with a different token"))
+                        line: repeated.line,
+                        reason: "conflict: same number as line \(repeated.earlierLine) with a different token"))
             }
+        }
+        report.unchanged = added - conflicts.count
+        if !conflicts.isEmpty {
+            report.problems = Self.merged(report.problems, conflicts)
         }
         if options.skipInvalid { report.skipped = report.problems.count }
         return report
+    }
+
+    /// Two lists of problems, each in file order, as one in file order.
+    static func merged(_ a: [ImportProblem], _ b: [ImportProblem]) -> [ImportProblem] {
+        var out: [ImportProblem] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0
+        var j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i].line <= b[j].line) {
+                out.append(a[i])
+                i += 1
+            } else {
+                out.append(b[j])
+                j += 1
+            }
+        }
+        return out
     }
 
     /// Why a `--replace` that would leave `report` must not go ahead, or nil: a file without
@@ -274,22 +272,6 @@ public struct TokenImporter {
             let token = names.firstIndex(where: { $0 == "customer_token" || $0 == "token" })
         else { return nil }
         return (number, token)
-    }
-
-    /// Why `token` cannot be stored, or nil if it can.
-    static func tokenProblem(_ token: [UInt8]) -> String? {
-        if token.isEmpty { return "empty token" }
-        if token.count > maxTokenBytes { return "token longer than \(maxTokenBytes) bytes" }
-        if token.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return "token contains control characters" }
-        var iterator = token.makeIterator()
-        var decoder = UTF8()
-        while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue: continue
-            case .emptyInput: return nil
-            case .error: return "token is not valid UTF-8"
-            }
-        }
     }
 }
 

@@ -1,8 +1,10 @@
 import ArgumentParser
+import CommandSupport
 import FastCGIServer
 import Glibc
 import Logging
 import TokenCore
+import TokenStore
 
 /// Flag values merged with their environment fallbacks into a `ServerConfiguration`.
 /// A flag wins over its environment variable; an invalid value from either is a usage error.
@@ -11,63 +13,47 @@ struct Settings {
     var socket: String?
     var socketMode: String?
     var threads: Int?
-    var unknown: String?
+    var unknown: HandlerConfiguration.UnknownNumberPolicy?
     var maxBody: Int?
     var countryCode: Int?
-    var logLevel: String?
+    var logLevel: Logger.Level?
     var keyFile: String?
-    var maxSkew: Int?
+    var maxSkew: Int64?
     var mintKeyFile: String?
-    var scheduling: String?
+    var scheduling: ServerConfiguration.Scheduling?
     var mintMaxRows: Int?
-    var requestTimeout: String?
+    var requestTimeout: Double?
 
     func configuration() throws(ValidationError) -> ServerConfiguration {
-        guard let storePath = store ?? env("TOKEN_STORE"), !storePath.isEmpty else {
-            throw ValidationError("no token store given: use --store PATH or set TOKEN_STORE")
-        }
+        typealias Fallback = EnvironmentFallback
         var handler = HandlerConfiguration()
-        if let text = maxBody.map(String.init) ?? env("TOKEN_MAX_BODY") {
-            guard let value = Int(text), value > 0, value <= 1 << 20 else {
-                throw ValidationError("--max-body / TOKEN_MAX_BODY must be a byte count from 1 to 1048576, got '\(text)'")
-            }
+        if let value = try Fallback.value(
+            maxBody, "TOKEN_MAX_BODY", option: "--max-body", rule: "a byte count from 1 to 1048576",
+            isValid: { $0 > 0 && $0 <= 1 << 20 })
+        {
             handler.maxBodyBytes = value
         }
-        if let text = unknown ?? env("TOKEN_UNKNOWN") {
-            guard let policy = HandlerConfiguration.UnknownNumberPolicy(rawValue: text) else {
-                let choices = HandlerConfiguration.UnknownNumberPolicy.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("--unknown / TOKEN_UNKNOWN must be one of \(choices), got '\(text)'")
-            }
+        if let policy = try Fallback.value(unknown, "TOKEN_UNKNOWN", option: "--unknown") {
             handler.unknownNumbers = policy
         }
-        if let text = countryCode.map(String.init) ?? env("TOKEN_COUNTRY_CODE") {
-            guard let value = Int(text), (1...999).contains(value) else {
-                throw ValidationError("--country-code / TOKEN_COUNTRY_CODE must be a calling code like 86, got '\(text)'")
-            }
-            handler.normaliser = PhoneNumberNormaliser(defaultCountryCode: value)
+        handler.normaliser = try PhoneNumberNormaliser.fromCommandLine(countryCode: countryCode)
+        var configuration = ServerConfiguration(store: try StoreLocation.fromCommandLine(store), handler: handler)
+        configuration.socketPath = socket ?? Fallback.variable("TOKEN_SOCKET")
+        if let text = try Fallback.value(
+            socketMode, "TOKEN_SOCKET_MODE", option: "--socket-mode", rule: "octal like 0660",
+            isValid: { mode_t($0, radix: 8).map { $0 <= 0o777 } ?? false })
+        {
+            configuration.socketMode = mode_t(text, radix: 8)!
         }
-        var configuration = ServerConfiguration(storePath: storePath, handler: handler)
-        configuration.socketPath = socket ?? env("TOKEN_SOCKET")
-        if let text = socketMode ?? env("TOKEN_SOCKET_MODE") {
-            guard let mode = mode_t(text, radix: 8), mode <= 0o777 else {
-                throw ValidationError("--socket-mode / TOKEN_SOCKET_MODE must be octal like 0660, got '\(text)'")
-            }
-            configuration.socketMode = mode
-        }
-        if let text = threads.map(String.init) ?? env("TOKEN_THREADS") {
-            guard let value = Int(text), (1...1024).contains(value) else {
-                throw ValidationError("--threads / TOKEN_THREADS must be from 1 to 1024, got '\(text)'")
-            }
+        if let value = try Fallback.value(
+            threads, "TOKEN_THREADS", option: "--threads", rule: "from 1 to 1024", isValid: { (1...1024).contains($0) })
+        {
             configuration.threads = value
         }
-        if let text = logLevel ?? env("TOKEN_LOG_LEVEL") {
-            guard let level = Logger.Level(rawValue: text.lowercased()) else {
-                let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("--log-level / TOKEN_LOG_LEVEL must be one of \(names), got '\(text)'")
-            }
+        if let level = try Fallback.value(logLevel, "TOKEN_LOG_LEVEL", option: "--log-level") {
             configuration.logLevel = level
         }
-        if let path = keyFile ?? env("TOKEN_KEY_FILE") {
+        if let path = keyFile ?? Fallback.variable("TOKEN_KEY_FILE") {
             do {
                 configuration.handler.sharedKey = SharedKey(try SecretFile.read(path))
             } catch {
@@ -77,20 +63,12 @@ struct Settings {
                 ResponderLogging.makeLogger(level: .warning).warning("key file \(path) is readable by every user; chmod 0640 it")
             }
         }
-        if let text = maxSkew.map(String.init) ?? env("TOKEN_MAX_SKEW") {
-            guard let value = Int64(text), value > 0 else {
-                throw ValidationError("--max-skew / TOKEN_MAX_SKEW must be a number of seconds above 0, got '\(text)'")
-            }
-            configuration.handler.maxSkewSeconds = value
-        }
-        if let text = scheduling ?? env("TOKEN_SCHEDULING") {
-            guard let policy = ServerConfiguration.Scheduling(rawValue: text) else {
-                let choices = ServerConfiguration.Scheduling.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("--scheduling / TOKEN_SCHEDULING must be one of \(choices), got '\(text)'")
-            }
+        configuration.handler.maxSkewSeconds = try Fallback.value(
+            maxSkew, "TOKEN_MAX_SKEW", option: "--max-skew", rule: "a number of seconds above 0", isValid: { $0 > 0 })
+        if let policy = try Fallback.value(scheduling, "TOKEN_SCHEDULING", option: "--scheduling") {
             configuration.scheduling = policy
         }
-        configuration.mintKeyFile = mintKeyFile ?? env("TOKEN_MINT_KEY_FILE")
+        configuration.mintKeyFile = mintKeyFile ?? Fallback.variable("TOKEN_MINT_KEY_FILE")
         if configuration.handler.unknownNumbers == .mint && configuration.mintKeyFile == nil {
             throw ValidationError("--unknown mint needs --mint-key-file PATH (or TOKEN_MINT_KEY_FILE)")
         }
@@ -100,24 +78,28 @@ struct Settings {
             ResponderLogging.makeLogger(level: .warning).warning(
                 "mint key file \(path) is readable by every user, who could then predict minted tokens; chmod 0640 it")
         }
-        if let text = requestTimeout ?? env("TOKEN_REQUEST_TIMEOUT") {
-            guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 60 else {
-                throw ValidationError("--request-timeout / TOKEN_REQUEST_TIMEOUT must be seconds above 0 and at most 60 (e.g. 2 or 0.5), got '\(text)'")
-            }
+        if let seconds = try Fallback.value(
+            requestTimeout, "TOKEN_REQUEST_TIMEOUT", option: "--request-timeout",
+            rule: "seconds above 0 and at most 60 (e.g. 2 or 0.5)", isValid: { $0.isFinite && $0 > 0 && $0 <= 60 })
+        {
             configuration.requestTimeoutMicroseconds = Int64(seconds * 1_000_000)
         }
-        if let text = mintMaxRows.map(String.init) ?? env("TOKEN_MINT_MAX_ROWS") {
-            guard let value = Int(text), value >= 0 else {
-                throw ValidationError("--mint-max-rows / TOKEN_MINT_MAX_ROWS must be a row count of 0 or more, got '\(text)'")
-            }
+        if let value = try Fallback.value(
+            mintMaxRows, "TOKEN_MINT_MAX_ROWS", option: "--mint-max-rows", rule: "a row count of 0 or more",
+            isValid: { $0 >= 0 })
+        {
             configuration.mintMaxRows = value
         }
         return configuration
     }
+}
 
-    private func env(_ name: String) -> String? {
-        guard let value = getenv(name) else { return nil }
-        let text = String(cString: value)
-        return text.isEmpty ? nil : text
+// The enumerated options parse as their raw values, with the choices listed in --help.
+extension HandlerConfiguration.UnknownNumberPolicy: ExpressibleByArgument {}
+extension ServerConfiguration.Scheduling: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {
+    /// Any case: `WARNING` as well as `warning`.
+    public init?(argument: String) {
+        self.init(rawValue: argument.lowercased())
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
+import CommandSupport
 import FastCGIServer
 import Glibc
+import Logging
+import StoreBackends
 import TokenCore
 import TokenStore
 
@@ -28,9 +31,10 @@ struct TokenResponderCommand: ParsableCommand {
             The store's files are watched: when the files at the store path are replaced, \
             removed or emptied, every worker reopens the store before its next snapshot.
             SIGHUP: every worker reopens the store before its next request.
-            """)
+            """,
+        version: ProductVersion.current)
 
-    @Option(name: .long, help: "SQLite token store, made with tokenctl. (env: TOKEN_STORE)")
+    @Option(name: .long, help: "The token store: a SQLite file made with tokenctl. (env: TOKEN_STORE)")
     var store: String?
 
     @Option(name: .long, help: "Unix socket to create and serve FastCGI on. A stale socket file is replaced; one a running responder serves is taken over atomically (SIGTERM the old one afterwards: no request fails). (env: TOKEN_SOCKET)")
@@ -43,7 +47,7 @@ struct TokenResponderCommand: ParsableCommand {
     var threads: Int?
 
     @Option(name: .long, help: "Answer for a valid but unknown number: not-found (404 JSON error), empty (200 with an empty customer_token) or mint (200 with a token derived from the number and recorded in the store; Udesk then creates a customer for it). (env: TOKEN_UNKNOWN, default: not-found)")
-    var unknown: String?
+    var unknown: HandlerConfiguration.UnknownNumberPolicy?
 
     @Option(name: .long, help: "Largest request body accepted, in bytes; larger gets 413. (env: TOKEN_MAX_BODY, default: 4096)")
     var maxBody: Int?
@@ -52,25 +56,25 @@ struct TokenResponderCommand: ParsableCommand {
     var countryCode: Int?
 
     @Option(name: .long, help: "trace, debug, info (one line per request), notice, warning, error or critical. (env: TOKEN_LOG_LEVEL, default: info)")
-    var logLevel: String?
+    var logLevel: Logger.Level?
 
     @Option(name: .long, help: "File holding a shared secret; requests must then carry it as ?key=SECRET in the URL, else 403. (env: TOKEN_KEY_FILE)")
     var keyFile: String?
 
     @Option(name: .long, help: "Reject requests whose timestamp is more than this many seconds from the server's clock (403), against replays. (env: TOKEN_MAX_SKEW)")
-    var maxSkew: Int?
+    var maxSkew: Int64?
 
     @Option(name: .long, help: "File holding the secret minted tokens are derived from; needed by --unknown mint. (env: TOKEN_MINT_KEY_FILE)")
     var mintKeyFile: String?
 
     @Option(name: .long, help: "Seconds a request may take to arrive once its first bytes are there; a connection whose request is not whole by then is closed, and until then it holds no worker. Idle kept-alive connections are not affected. (env: TOKEN_REQUEST_TIMEOUT, default: 2)")
-    var requestTimeout: String?
+    var requestTimeout: Double?
 
     @Option(name: .long, help: "With --unknown mint: most new rows minting adds per process start; past it, unknown numbers get not-found (logged once). (env: TOKEN_MINT_MAX_ROWS, default: 100000)")
     var mintMaxRows: Int?
 
     @Option(name: .long, help: "CPU scheduling of the worker threads: batch (SCHED_BATCH: a worker woken by a request does not preempt nginx or whatever else is running, yet gets its fair share of CPU; about 10% more throughput under heavy load on a small machine) or normal (the kernel's default). (env: TOKEN_SCHEDULING, default: batch)")
-    var scheduling: String?
+    var scheduling: ServerConfiguration.Scheduling?
 
     /// Flags merged with their environment fallbacks.
     var settings: Settings {
@@ -90,11 +94,16 @@ struct TokenResponderCommand: ParsableCommand {
         // shutdown by the signal thread (threads inherit the mask), not as the default kill.
         ShutdownSignals.blockInCurrentThread()
         let configuration = try settings.configuration()
+        try serve(configuration, from: configuration.store.backend)
+    }
+
+    /// Checks the store, opens the socket and serves from `backend` until SIGTERM.
+    private func serve<Backend: StoreBackend>(_ configuration: ServerConfiguration, from backend: Backend) throws {
         do {
             // Before listening: nothing should be able to connect to a responder about to exit.
-            try configuration.checkStore()
+            try configuration.check(backend)
         } catch {
-            ResponderLogging.makeLogger(level: .error).critical("\(error.message)")
+            ResponderLogging.makeLogger(level: .error).critical("\(error)")
             throw ExitCode(66)
         }
         let listenFD: Int32
@@ -117,17 +126,20 @@ struct TokenResponderCommand: ParsableCommand {
                 "no --socket given and fd 0 is not a listening socket. Use --socket PATH, start it from spawn-fcgi or systemd socket activation, or run it as a CGI program (the web server then sets GATEWAY_INTERFACE)."
             )
         }
+        let server: FastCGIResponder<Backend>
         do {
-            let server = try FastCGIResponder(
-                configuration: configuration, listenFD: listenFD, ownedSocket: bound)
-            try server.run()
-        } catch let error as StoreError {
-            if let bound, bound.isStillAtPath { unlink(bound.path) }
-            ResponderLogging.makeLogger(level: .error).critical("\(error.message)")
-            throw ExitCode(66)
+            server = try FastCGIResponder(
+                configuration: configuration, backend: backend, listenFD: listenFD, ownedSocket: bound)
         } catch {
             ResponderLogging.makeLogger(level: .error).critical("\(error)")
             throw ExitCode(71)
+        }
+        do {
+            try server.run()
+        } catch {
+            if let bound, bound.isStillAtPath { unlink(bound.path) }
+            ResponderLogging.makeLogger(level: .error).critical("\(error)")
+            throw ExitCode(66)
         }
     }
 
@@ -140,11 +152,10 @@ struct TokenResponderCommand: ParsableCommand {
                 configuration = try Settings().configuration()
             } catch {
                 ResponderLogging.makeLogger(level: .error).critical("\(error)")
-                let failure = RequestError.storeUnavailable(cause: "\(error)").response
-                _ = failure.cgiBytes().withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+                CGIResponder.answerMisconfigured(cause: "\(error)")
                 Glibc.exit(0)
             }
-            Glibc.exit(CGIResponder.run(configuration: configuration))
+            Glibc.exit(CGIResponder.run(configuration: configuration, backend: configuration.store.backend))
         }
         let command = parseOrExit()
         do {

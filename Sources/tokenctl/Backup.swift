@@ -30,8 +30,7 @@ extension TokenCtl {
         }
 
         func run() throws {
-            let path = try options.storePath()
-            let store = try TokenStoreInspector(path: path)
+            let store = try options.backend().openInspector()
             let size = try store.backup(to: destination, overwrite: force)
             print("\(destination): \(size) bytes")
         }

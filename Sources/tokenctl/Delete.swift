@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 import TokenStore
 
 extension TokenCtl {
@@ -24,12 +23,8 @@ extension TokenCtl {
 
         func run() throws {
             let key = try options.key(for: number)
-            let path = try options.storePath()
-            // Opening the writer would create an empty store; deleting from nothing is an error.
-            guard access(path, F_OK) == 0 else {
-                throw StoreError(.cannotOpen, "cannot open token store \(path): \(String(cString: strerror(errno)))")
-            }
-            let store = try TokenStoreWriter(path: path)
+            // Deleting from a store that is not there is an error, not a new empty store.
+            let store = try options.backend().openWriter(create: false, schemaWithFirstWrite: false)
             guard try store.delete(key: key) else {
                 printError("no token stored for that number")
                 throw ExitCode(1)

@@ -41,7 +41,7 @@ extension TokenCtl {
         }
 
         func run() throws {
-            let store = try TokenStoreInspector(path: try options.storePath())
+            let store = try options.backend().openInspector()
             var exportOptions = TokenExporter.Options()
             exportOptions.mintedOnly = minted
             let exporter = TokenExporter(options: exportOptions)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import TokenCore
 import TokenStore
 
 extension TokenCtl {
@@ -25,13 +24,8 @@ extension TokenCtl {
         var number: String
 
         func run() throws {
-            let key: String
-            do {
-                key = try options.normaliser().normalise(number).key
-            } catch let error as InvalidPhoneNumber {
-                throw ValidationError("not a phone number: \(error.message)")
-            }
-            let store = try TokenStoreReader(path: options.storePath())
+            let key = try options.key(for: number)
+            let store = try options.backend().openInspector()
             if verbose { print("key: \(key)") }
             guard let token = try store.token(forKey: key) else {
                 if verbose { print("no token") }

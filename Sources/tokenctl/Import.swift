@@ -74,7 +74,7 @@ extension TokenCtl {
         }
 
         func run() throws {
-            let path = try options.storePath()
+            let backend = try options.backend()
             var importOptions = TokenImporter.Options()
             importOptions.replace = replace
             importOptions.dryRun = dryRun
@@ -88,7 +88,7 @@ extension TokenCtl {
             defer { if fd != 0 { close(fd) } }
             let progress = ImportProgress.forTerminal()
             if let progress { importOptions.progress = { progress.update($0) } }
-            let store = try TokenStoreWriter(path: path, schemaWithFirstWrite: true)
+            let store = try backend.openWriter(create: true, schemaWithFirstWrite: true)
             let importer = TokenImporter(normaliser: try options.normaliser(), options: importOptions)
             let report: ImportReport
             do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import TokenStore
 
 extension TokenCtl {
@@ -28,11 +29,11 @@ extension TokenCtl {
 
         func run() throws {
             let key = try options.key(for: number)
-            if let problem = TokenImporter.problem(withToken: token) {
+            if let problem = TokenRules.problem(with: token) {
                 throw ValidationError("invalid token: \(problem)")
             }
-            let store = try TokenStoreWriter(path: try options.storePath())
-            print(try store.put(key: key, token: token).rawValue)
+            let store = try options.backend().openWriter(create: true, schemaWithFirstWrite: false)
+            print(try store.put(key: key, token: token, now: Int64(time(nil))).rawValue)
         }
     }
 }

@@ -27,7 +27,7 @@ extension TokenCtl {
         var json = false
 
         func run() throws {
-            let stats = try TokenStoreInspector(path: try options.storePath()).statistics()
+            let stats = try options.backend().openInspector().statistics()
             let lastTime = stats.lastImportTime.map(UTCTimestamp.iso8601)
             if json {
                 var object = JSONObjectWriter()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 
 /// `tokenctl`: loads and edits the token store while the responder keeps serving.
 @main
@@ -17,6 +18,7 @@ struct TokenCtl: ParsableCommand {
               tokenctl --store /var/lib/udesk-token/tokens.db export tokens.csv
               TOKEN_STORE=/var/lib/udesk-token/tokens.db tokenctl verify
             """,
+        version: ProductVersion.current,
         subcommands: [Import.self, Export.self, Get.self, Put.self, Delete.self, Stats.self, Verify.self, Backup.self, Probe.self])
 
     /// Declared here too so `tokenctl --store PATH <subcommand>` works: subcommands declaring
@@ -26,7 +28,7 @@ struct TokenCtl: ParsableCommand {
 
 /// Options every subcommand shares.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The token store file. (env: TOKEN_STORE)")
+    @Option(name: .long, help: "The token store: a SQLite file, created by the first import. (env: TOKEN_STORE)")
     var store: String?
 
     @Option(name: .long, help: "Country calling code of numbers written without one. (env: TOKEN_COUNTRY_CODE, default: 86)")

@@ -29,7 +29,7 @@ extension TokenCtl {
         var showKeys = false
 
         func run() throws {
-            let store = try TokenStoreInspector(path: try options.storePath())
+            let store = try options.backend().openInspector()
             let verifier = StoreVerifier(normaliser: try options.normaliser())
             let found = try verifier.run(store) { problem in
                 print(problem.line(showingKey: showKeys))

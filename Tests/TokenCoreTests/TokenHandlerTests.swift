@@ -15,6 +15,10 @@ struct DictionaryLookup: TokenLookup {
         if broken { throw Broken() }
         return tokens[key]
     }
+
+    mutating func checkHealth() throws {
+        if broken { throw Broken() }
+    }
 }
 
 @Suite("Answering requests")
@@ -158,20 +162,13 @@ struct TokenHandlerTests {
         #expect(response.status == 413)
         #expect(text(response).contains("32 bytes"))
     }
-
-    @Test("the CGI form has a Status line, headers, a blank line and the body")
-    func cgiForm() {
-        let response = RequestError.methodNotAllowed.response
-        let text = String(decoding: response.cgiBytes(), as: UTF8.self)
-        #expect(text.hasPrefix("Status: 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\n"))
-        #expect(text.contains("\r\nAllow: POST\r\n\r\n{\"error\":\"method_not_allowed\""))
-    }
 }
 
 /// A lookup whose minting has reached its limit.
 struct ExhaustedMinting: TokenLookup {
     func token(forKey key: String) throws -> String? { nil }
     func mintToken(forKey key: String) throws -> String? { nil }
+    func checkHealth() throws {}
 }
 
 @Suite("Minting limit")

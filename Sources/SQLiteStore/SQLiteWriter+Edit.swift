@@ -1,25 +1,16 @@
 import Glibc
+import TokenStore
 
-/// What ``TokenStoreWriter/put(key:token:now:)`` did.
-public enum PutOutcome: String, Sendable, Equatable {
-    /// The number was new to the store.
-    case added
-    /// The number had another token, or a minted one (now replaced by the given token).
-    case updated
-    /// The number already had this token (not minted): nothing was written.
-    case unchanged
-}
-
-extension TokenStoreWriter {
+extension SQLiteWriter {
     /// Stores `token` for canonical key `key`, in one transaction (waiting for another writer up
     /// to ``busyTimeoutMilliseconds``).
     ///
-    /// Like an import row: the token is validated by the import's rules first (the caller
+    /// Like an import row: the token is checked by ``TokenRules`` first (the caller
     /// normalises the number), a minted row becomes an ordinary one, and `updated_at` changes only
     /// when the token does. The import bookkeeping columns are left alone.
     public func put(key: String, token: String, now: Int64 = Int64(time(nil))) throws(StoreError) -> PutOutcome {
-        if let problem = TokenImporter.problem(withToken: token) {
-            throw StoreError(.sqlite, "\(path): refused to store an invalid token (\(problem))")
+        if let problem = TokenRules.problem(with: token) {
+            throw StoreError(.invalidToken, "\(path): refused to store an invalid token (\(problem))")
         }
         return try transaction { () throws(StoreError) -> PutOutcome in
             let current = try connection.prepare("SELECT token, minted FROM tokens WHERE number = ?1", persistent: false)

@@ -1,8 +1,9 @@
 import CSQLite
 import Glibc
 import TokenCore
+import TokenStore
 
-/// Read-only lookups in the token store, for one thread.
+/// Read-only lookups in a SQLite token store, for one thread: the responder's ``StoreReader``.
 ///
 /// Opening is O(1) in the store's size (SQLite reads the header and schema only), so plain-CGI
 /// mode can open it on every request. The store is in WAL mode: lookups never wait for a
@@ -13,39 +14,20 @@ import TokenCore
 /// The reader remembers which files it opened (``StoreFiles``) and `holdSnapshot` refuses to
 /// start a snapshot once the files at the path are no longer those: the caller must then close
 /// every reader of the process and open the store again (see `holdSnapshot`).
-public final class TokenStoreReader: TokenLookup {
+public final class SQLiteReader: StoreReader {
     let connection: SQLiteConnection
     /// The database, `-wal` and `-shm` files this reader opened.
     private let files: StoreFiles
     /// Their paths, compared with `files` before each snapshot.
     private let paths: StoreFiles.Paths
     private let lookup: SQLiteStatement
+    private let health: SQLiteStatement
     private let minting: Minting?
     private var recorder: MintedTokenRecorder?
     private let begin: SQLiteStatement
     private let commit: SQLiteStatement
     /// When the held read transaction began (caller's clock), or nil when none is held.
     private var snapshotSince: Int64?
-
-    /// How unknown numbers get tokens, when the responder mints them.
-    public struct Minting: Sendable {
-        /// Derives the tokens.
-        public var minter: TokenMinter
-        /// How many new rows minting may still add, shared by every reader of the process.
-        public var budget: MintBudget
-        /// Told when a minted token could not be recorded (the reply still carries it).
-        public var onRecordFailure: @Sendable (StoreError) -> Void
-
-        /// Creates a minting setup.
-        public init(
-            minter: TokenMinter, budget: MintBudget = MintBudget(maxNewRows: MintBudget.defaultMaxNewRows),
-            onRecordFailure: @escaping @Sendable (StoreError) -> Void
-        ) {
-            self.minter = minter
-            self.budget = budget
-            self.onRecordFailure = onRecordFailure
-        }
-    }
 
     /// Opens the store at `path` read-only and prepares the lookup; with `minting`, unknown
     /// numbers get derived tokens that are recorded through a separate read-write connection.
@@ -56,7 +38,7 @@ public final class TokenStoreReader: TokenLookup {
         token_sqlite_no_checkpoint_on_close(connection.handle)
         do throws(StoreError) {
             let version = try connection.integer("PRAGMA user_version") ?? 0
-            try StoreSchema.checkReadable(version: version, path: path)
+            try SQLiteSchema.checkReadable(version: version, path: path)
             // Reading has opened the -wal and -shm files: note which files these are.
             let pages = try connection.integer("PRAGMA page_count") ?? 0
             paths = StoreFiles.Paths(path)
@@ -66,10 +48,11 @@ public final class TokenStoreReader: TokenLookup {
             }
             try connection.execute("PRAGMA cache_size = \(Self.cachePages(storePages: pages))")
             lookup = try connection.prepare("SELECT token FROM tokens WHERE number = ?1")
+            health = try connection.prepare("SELECT count(*) FROM (SELECT 1 FROM tokens LIMIT 1)")
             begin = try connection.prepare("BEGIN")
             commit = try connection.prepare("COMMIT")
         } catch {
-            throw StoreError(error.kind == .sqlite ? .cannotOpen : error.kind, error.message)
+            throw StoreError(error.kind == .database ? .cannotOpen : error.kind, error.message)
         }
     }
 
@@ -131,14 +114,15 @@ public final class TokenStoreReader: TokenLookup {
         return true
     }
 
-    /// Copies minted rows out of the write-ahead log, as `tokenctl` does after its writes:
+    /// Copies minted rows out of the write-ahead log, as `tokenctl` does after its writes (the
+    /// reader's housekeeping after a turn of answers):
     /// SQLite's automatic checkpoint cannot finish while other workers hold snapshots, so under
     /// minting load the log would otherwise only grow. Call it after answers have been sent.
     /// With `idle` (no worker is serving) the log file is emptied, waiting up to
     /// ``MintedTokenRecorder/checkpointWaitMilliseconds`` for readers; otherwise, once
     /// ``MintedTokenRecorder/checkpointEveryRows`` rows were minted, a checkpoint that never
     /// waits. Lets go of this reader's own snapshot first. Does nothing if nothing was minted.
-    public func checkpointMintedRows(idle: Bool) {
+    public func finishTurn(idle: Bool) {
         guard let recorder, recorder.rowsSinceCheckpoint > 0,
             idle || recorder.rowsSinceCheckpoint >= MintedTokenRecorder.checkpointEveryRows
         else { return }
@@ -156,6 +140,12 @@ public final class TokenStoreReader: TokenLookup {
 
     /// True while a read transaction from `holdSnapshot` is held.
     public var holdsSnapshot: Bool { snapshotSince != nil }
+
+    /// Reads the table through its index (one row at most): throws if the store cannot be read.
+    public func checkHealth() throws(StoreError) {
+        defer { sqlite3_reset(health.handle) }
+        _ = try health.step()
+    }
 
     /// Number of rows in the store (a full count: for metrics scrapes, not per request).
     public func rowCount() throws(StoreError) -> Int {

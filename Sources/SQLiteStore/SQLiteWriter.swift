@@ -1,16 +1,18 @@
 import CSQLite
 import Glibc
-import TokenCore
+import TokenStore
 
-/// Read-write access to the token store, for `tokenctl`.
+/// Read-write access to a SQLite token store, for `tokenctl`.
 ///
 /// Creates the file (mode 0640) and its schema on first use, keeps it in WAL mode so the
 /// responder's lookups never wait, and waits up to `busyTimeoutMilliseconds` for another writer
 /// instead of failing.
-public final class TokenStoreWriter {
+public final class SQLiteWriter: StoreWriter {
     let connection: SQLiteConnection
     /// The store's path.
     public var path: String { connection.path }
+    /// Where the store is.
+    public var location: StoreLocation { .sqlite(path: path) }
 
     /// How long a writer waits for another writer before giving up.
     public static let busyTimeoutMilliseconds: Int32 = 30_000
@@ -18,30 +20,35 @@ public final class TokenStoreWriter {
     public static let checkpointWaitMilliseconds: Int32 = 2_000
 
     /// True when the store had no schema when opened with `schemaWithFirstWrite`: the schema
-    /// is then created inside the first write transaction (see ``TokenImporter``).
+    /// is then created inside the first write transaction (see ``beginImport(options:)``).
     public private(set) var needsSchema = false
 
     /// Opens (creating if needed) the store at `path`. With `schemaWithFirstWrite`, a new
     /// store's schema is not committed on its own but with the first write transaction, so
     /// that readers see either no token store (the responder answers `store_unavailable`) or
     /// the store with all of its first import's rows, never an empty one (every number a 404).
-    public init(path: String, schemaWithFirstWrite: Bool = false) throws(StoreError) {
-        try Self.createFileIfMissing(path)
+    /// Without `create`, a missing store is an error rather than a new empty one.
+    public init(path: String, create: Bool = true, schemaWithFirstWrite: Bool = false) throws(StoreError) {
+        if create {
+            try Self.createFileIfMissing(path)
+        } else if access(path, F_OK) != 0 {
+            throw StoreError(.cannotOpen, "cannot open token store \(path): \(String(cString: strerror(errno)))")
+        }
         connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE)
         sqlite3_busy_timeout(connection.handle, Self.busyTimeoutMilliseconds)
         try connection.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
-        let isNew = try StoreSchema.isNew(connection)
+        let isNew = try SQLiteSchema.isNew(connection)
         if schemaWithFirstWrite && isNew {
             needsSchema = true
         } else {
-            try StoreSchema.migrate(connection)
+            try SQLiteSchema.migrate(connection)
         }
     }
 
     /// Creates the schema inside the caller's write transaction if the store is new.
     func createSchemaIfNeeded() throws(StoreError) {
         guard needsSchema else { return }
-        try StoreSchema.migrateInTransaction(connection)
+        try SQLiteSchema.migrateInTransaction(connection)
     }
 
     /// Marks the schema as committed (after the transaction that created it committed).
@@ -110,57 +117,9 @@ public final class TokenStoreWriter {
         return sqlite3_wal_checkpoint_v2(connection.handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil) == SQLITE_OK
     }
 
-    /// Prepares the insert-or-update used by imports and `put`.
-    ///
-    /// A row already listed in this import generation is left alone (the caller then checks it
-    /// for a conflict); otherwise the token is stored and the row marked as seen, and as changed
-    /// if its token differs or was minted.
-    func makeUpsert() throws(StoreError) -> Upsert {
-        Upsert(
-            statement: try connection.prepare(
-                """
-                INSERT INTO tokens(number, token, minted, updated_at, seen_in, changed_in, seen_line)
-                VALUES(?1, ?2, 0, ?3, ?4, ?4, ?5)
-                ON CONFLICT(number) DO UPDATE SET
-                    changed_in = CASE WHEN token IS excluded.token AND minted = 0 THEN changed_in ELSE excluded.changed_in END,
-                    updated_at = CASE WHEN token IS excluded.token AND minted = 0 THEN updated_at ELSE excluded.updated_at END,
-                    token = excluded.token, minted = 0, seen_in = excluded.seen_in, seen_line = excluded.seen_line
-                WHERE tokens.seen_in != excluded.seen_in
-                """))
-    }
-
-    /// Reads a fact from the `meta` table.
-    func meta(_ key: String) throws(StoreError) -> String? {
-        let statement = try connection.prepare("SELECT value FROM meta WHERE key = ?1", persistent: false)
-        try statement.bind(key, at: 1)
-        return try statement.step() ? statement.text(0) : nil
-    }
-
-    /// Records a fact in the `meta` table.
-    func setMeta(_ key: String, _ value: String) throws(StoreError) {
-        let statement = try connection.prepare(
-            "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            persistent: false)
-        try statement.bind(key, at: 1)
-        try statement.bind(value, at: 2)
-        _ = try statement.step()
-    }
-}
-
-/// One prepared insert-or-update.
-struct Upsert {
-    let statement: SQLiteStatement
-
-    /// Stores `token` for `key` as listed on `line` of import `generation`; false if this
-    /// generation already listed `key` (nothing was written).
-    func callAsFunction(key: String, token: String, now: Int64, generation: Int64, line: Int) throws(StoreError) -> Bool {
-        defer { statement.reset() }
-        try statement.bind(key, at: 1)
-        try statement.bind(token, at: 2)
-        try statement.bind(now, at: 3)
-        try statement.bind(generation, at: 4)
-        try statement.bind(Int64(line), at: 5)
-        _ = try statement.step()
-        return statement.connection.changes > 0
+    /// Starts an import: an IMMEDIATE transaction (waiting for another writer up to
+    /// ``busyTimeoutMilliseconds``), with a new store's schema created inside it.
+    public func beginImport(options: ImportSessionOptions) throws(StoreError) -> any ImportSession {
+        try SQLiteImportSession(writer: self, options: options)
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 import TokenCore
+@testable import SQLiteStore
 @testable import TokenStore
 
 @Suite("stats")
@@ -12,10 +13,10 @@ struct StoreStatisticsTests {
         try StoreTestSupport.importCSV(
             "number,customer_token\n13800138000,a\n13900001111,b\n13700000000,c\n", into: store, in: directory)
         try StoreTestSupport.execute("UPDATE tokens SET minted = 1 WHERE number = '+8613700000000'", on: store)
-        let stats = try TokenStoreInspector(path: store).statistics()
+        let stats = try SQLiteInspector(path: store).statistics()
         #expect(stats.rows == 3)
         #expect(stats.mintedRows == 1)
-        #expect(stats.schemaVersion == StoreSchema.currentVersion)
+        #expect(stats.schemaVersion == SQLiteSchema.currentVersion)
         #expect(stats.databaseBytes > 0)
         #expect(stats.totalBytes == stats.databaseBytes + stats.walBytes)
         #expect(stats.lastImportSource == "-")
@@ -24,8 +25,8 @@ struct StoreStatisticsTests {
 
     @Test("a store never imported into has no last import")
     func neverImported() throws {
-        _ = try TokenStoreWriter(path: store).put(key: "+8613800138000", token: "a")
-        let stats = try TokenStoreInspector(path: store).statistics()
+        _ = try SQLiteWriter(path: store).put(key: "+8613800138000", token: "a")
+        let stats = try SQLiteInspector(path: store).statistics()
         #expect(stats.rows == 1 && stats.mintedRows == 0)
         #expect(stats.lastImportTime == nil && stats.lastImportSource == nil)
     }
@@ -33,7 +34,7 @@ struct StoreStatisticsTests {
     @Test("a missing store is an error, and is not created")
     func missing() {
         let path = "\(directory.path)/none.db"
-        #expect(throws: StoreError.self) { try TokenStoreInspector(path: path) }
+        #expect(throws: StoreError.self) { try SQLiteInspector(path: path) }
         #expect(StoreTestSupport.mode(path) == 0)
     }
 }

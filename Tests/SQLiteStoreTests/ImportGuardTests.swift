@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import TokenCore
+@testable import SQLiteStore
 @testable import TokenStore
 
 /// No import may wipe the store by accident.
@@ -13,7 +14,7 @@ struct ImportGuardTests {
         "number,customer_token\n" + (0..<count).map { "1380013\(padded($0, 4)),\(tag)-\($0)\n" }.joined()
     }
 
-    func count() throws -> Int { try TokenStoreWriter(path: store).count() }
+    func count() throws -> Int { try SQLiteWriter(path: store).count() }
 
     @Test("--replace of a header-only file is refused and changes nothing")
     func headerOnly() throws {
@@ -38,12 +39,12 @@ struct ImportGuardTests {
         var options = TokenImporter.Options()
         options.replace = true
         options.skipInvalid = true
-        let report = try StoreTestSupport.importCSV(text, into: TokenStoreWriter(path: store), in: directory, options: options)
+        let report = try StoreTestSupport.importCSV(text, into: SQLiteWriter(path: store), in: directory, options: options)
         #expect(!report.committed)
         #expect(report.syntaxError?.line == 102)
         #expect(report.isRefused(skipInvalid: true))
         #expect(try count() == 200)
-        #expect(try TokenStoreReader(path: store).token(forKey: "+8613800130000") == "t-0")
+        #expect(try SQLiteReader(path: store).token(forKey: "+8613800130000") == "t-0")
     }
 
     @Test("--replace removing more than --max-remove is refused; a larger limit allows it")
@@ -66,32 +67,20 @@ struct ImportGuardTests {
         #expect(half.committed && half.removed == 2)
     }
 
-    @Test("limits parse as counts or percentages")
-    func parsing() {
-        #expect(RemovalLimit("5000") == .rows(5000))
-        #expect(RemovalLimit("50%") == .percent(50))
-        #expect(RemovalLimit("12.5%") == .percent(12.5))
-        #expect(RemovalLimit("101%") == nil)
-        #expect(RemovalLimit("-1") == nil)
-        #expect(RemovalLimit("half") == nil)
-        #expect(RemovalLimit.percent(100).allows(removing: 10, of: 10))
-        #expect(!RemovalLimit.percent(50).allows(removing: 6, of: 10))
-    }
-
     @Test("a new store's schema commits with its first rows, never before them")
     func schemaWithRows() throws {
-        let writer = try TokenStoreWriter(path: store, schemaWithFirstWrite: true)
+        let writer = try SQLiteWriter(path: store, schemaWithFirstWrite: true)
         // Created but not yet imported into: not a token store for a reader.
-        #expect(throws: StoreError.self) { try TokenStoreReader(path: store) }
+        #expect(throws: StoreError.self) { try SQLiteReader(path: store) }
         let report = try StoreTestSupport.importCSV(rows(5), into: writer, in: directory)
         #expect(report.committed && report.added == 5)
-        #expect(try TokenStoreReader(path: store).token(forKey: "+8613800130004") == "t-4")
+        #expect(try SQLiteReader(path: store).token(forKey: "+8613800130004") == "t-4")
     }
 
     @Test("a failed write leaves no write-ahead log behind")
     func failedWriteEmptiesLog() throws {
         try StoreTestSupport.importCSV(rows(10), into: store, in: directory)
-        let writer = try TokenStoreWriter(path: store)
+        let writer = try SQLiteWriter(path: store)
         // Let the store grow by a few pages only: the import below fails with SQLITE_FULL.
         let pages = try writer.connection.integer("PRAGMA page_count") ?? 0
         try writer.connection.execute("PRAGMA max_page_count = \(pages + 60)")

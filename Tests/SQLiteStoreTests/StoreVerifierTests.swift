@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import TokenCore
+@testable import SQLiteStore
 @testable import TokenStore
 
 @Suite("verify")
@@ -10,7 +11,7 @@ struct StoreVerifierTests {
 
     func problems() throws -> [StoreProblem] {
         var found: [StoreProblem] = []
-        let count = try StoreVerifier(normaliser: PhoneNumberNormaliser()).run(TokenStoreInspector(path: store)) {
+        let count = try StoreVerifier(normaliser: PhoneNumberNormaliser()).run(SQLiteInspector(path: store)) {
             found.append($0)
         }
         #expect(count == found.count)
@@ -26,7 +27,7 @@ struct StoreVerifierTests {
 
     @Test("a key the normaliser would write differently is reported, masked")
     func nonCanonicalKey() throws {
-        _ = try TokenStoreWriter(path: store)
+        _ = try SQLiteWriter(path: store)
         try StoreTestSupport.execute(
             """
             INSERT INTO tokens(number, token, updated_at) VALUES('13800138000', 'a', 0);
@@ -43,7 +44,7 @@ struct StoreVerifierTests {
 
     @Test("empty, oversized and control-character tokens are reported")
     func badTokens() throws {
-        _ = try TokenStoreWriter(path: store)
+        _ = try SQLiteWriter(path: store)
         try StoreTestSupport.execute(
             """
             INSERT INTO tokens(number, token, updated_at) VALUES('+8613800138000', '', 0);
@@ -57,7 +58,7 @@ struct StoreVerifierTests {
 
     @Test("a schema version other than the current one is reported")
     func schemaVersion() throws {
-        _ = try TokenStoreWriter(path: store)
+        _ = try SQLiteWriter(path: store)
         try StoreTestSupport.execute("PRAGMA user_version = 7", on: store)
         let found = try problems()
         #expect(found == [StoreProblem(kind: .schema, reason: "schema version 7, this binary knows 1")])
@@ -67,7 +68,7 @@ struct StoreVerifierTests {
     func notAStore() throws {
         let path = directory.write("empty.db", "")
         var found: [StoreProblem] = []
-        try StoreVerifier(normaliser: PhoneNumberNormaliser()).run(TokenStoreInspector(path: path)) { found.append($0) }
+        try StoreVerifier(normaliser: PhoneNumberNormaliser()).run(SQLiteInspector(path: path)) { found.append($0) }
         #expect(found.map(\.kind) == [.schema])
     }
 

@@ -1,5 +1,6 @@
 import CSQLite
 import Synchronization
+import TokenStore
 
 /// Records minted tokens in the store (`minted = 1`, first-seen time), for one thread.
 ///
@@ -76,41 +77,4 @@ public final class MintedTokenRecorder {
             rowsSinceCheckpoint = 0
         }
     }
-}
-
-/// How many new rows minting may add while the responder runs (`--mint-max-rows`), shared by
-/// all workers. Minting answers every unknown caller with a new customer, so a flood of calls
-/// from numbers nobody knows (a dialer, a misrouted trunk) would otherwise grow the store and
-/// Udesk's customer list without bound.
-public final class MintBudget: Sendable {
-    /// The default budget per process start.
-    public static let defaultMaxNewRows = 100_000
-
-    /// New rows allowed per process start.
-    public let maxNewRows: Int
-    private let used = Atomic<Int>(0)
-    private let exhaustedReported = Atomic<Bool>(false)
-    private let onExhausted: @Sendable (Int) -> Void
-
-    /// A budget of `maxNewRows`; `onExhausted` is called once, the first time a mint is refused.
-    public init(maxNewRows: Int, onExhausted: @escaping @Sendable (Int) -> Void = { _ in }) {
-        self.maxNewRows = maxNewRows
-        self.onExhausted = onExhausted
-    }
-
-    /// Takes one row from the budget; false (and, the first time, `onExhausted`) when none is left.
-    func reserve() -> Bool {
-        if used.add(1, ordering: .relaxed).newValue <= maxNewRows { return true }
-        used.subtract(1, ordering: .relaxed)
-        if !exhaustedReported.exchange(true, ordering: .relaxed) { onExhausted(maxNewRows) }
-        return false
-    }
-
-    /// Returns a reserved row that was not added after all (the number had a row, or recording failed).
-    func giveBack() {
-        used.subtract(1, ordering: .relaxed)
-    }
-
-    /// Rows minting has added so far.
-    public var rowsAdded: Int { used.load(ordering: .relaxed) }
 }

@@ -1,6 +1,7 @@
 import Glibc
+import TokenStore
 
-extension TokenStoreInspector {
+extension SQLiteInspector {
     /// Writes a consistent copy of the store to `destination` with `VACUUM INTO`, while the
     /// responder keeps reading and `tokenctl` keeps writing: the copy is one snapshot, compacted,
     /// with no `-wal` file to carry along. Returns the copy's size in bytes.

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import TokenCore
+@testable import SQLiteStore
 @testable import TokenStore
 
 @Suite("Exporting the store as CSV")
@@ -18,7 +19,7 @@ struct TokenExporterTests {
 
     @Test("an empty store exports the header only")
     func empty() throws {
-        _ = try TokenStoreWriter(path: store)
+        _ = try SQLiteWriter(path: store)
         #expect(try StoreTestSupport.exportCSV(store, in: directory) == "number,customer_token\n")
     }
 
@@ -32,14 +33,14 @@ struct TokenExporterTests {
             ("客户-1", "客户-1"),
         ])
     func quoting(token: String, written: String) throws {
-        _ = try TokenStoreWriter(path: store).put(key: "+8613800138000", token: token)
+        _ = try SQLiteWriter(path: store).put(key: "+8613800138000", token: token)
         let csv = try StoreTestSupport.exportCSV(store, in: directory)
         #expect(csv == "number,customer_token\n+8613800138000,\(written)\n")
     }
 
     @Test("line breaks inside a token are quoted so the row stays one record")
     func lineBreaks() throws {
-        _ = try TokenStoreWriter(path: store)
+        _ = try SQLiteWriter(path: store)
         try StoreTestSupport.execute(
             "INSERT INTO tokens(number, token, updated_at) VALUES('+8613800138000', 'a' || char(10) || 'b', 0)", on: store)
         let csv = try StoreTestSupport.exportCSV(store, in: directory)
@@ -74,7 +75,7 @@ struct TokenExporterTests {
 
     @Test("a store from a newer version is not exported")
     func newerSchema() throws {
-        _ = try TokenStoreWriter(path: store)
+        _ = try SQLiteWriter(path: store)
         try StoreTestSupport.execute("PRAGMA user_version = 99", on: store)
         #expect(throws: StoreError.self) { try StoreTestSupport.exportCSV(store, in: directory) }
     }

@@ -1,4 +1,6 @@
-/// The store's schema and its version (`PRAGMA user_version`).
+import TokenStore
+
+/// The SQLite store's schema and its version (`PRAGMA user_version`).
 ///
 /// Version 1:
 /// - `tokens(number PRIMARY KEY, token, minted, updated_at, seen_in, changed_in, seen_line)`: `number` is the
@@ -9,7 +11,7 @@
 ///   import find duplicates, count changes and delete unlisted rows (`--replace`) in the table
 ///   itself, with no second index to maintain.
 /// - `meta(key PRIMARY KEY, value)`: facts about the store (last import time and source).
-public enum StoreSchema {
+public enum SQLiteSchema {
     /// The newest schema this binary knows.
     public static let currentVersion: Int64 = 1
 

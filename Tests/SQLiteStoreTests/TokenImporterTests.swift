@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import TokenCore
+@testable import SQLiteStore
 @testable import TokenStore
 
 @Suite("Importing CSV into the store")
@@ -18,13 +19,13 @@ struct TokenImporterTests {
         options.replace = replace
         options.dryRun = dryRun
         options.skipInvalid = skipInvalid
-        let store = try TokenStoreWriter(path: storePath)
+        let store = try SQLiteWriter(path: storePath)
         return try TokenImporter(normaliser: PhoneNumberNormaliser(), options: options).run(fd: fd, into: store)
     }
 
     func token(_ number: String) throws -> String? {
         let key = try PhoneNumberNormaliser().normalise(number).key
-        return try TokenStoreReader(path: storePath).token(forKey: key)
+        return try SQLiteReader(path: storePath).token(forKey: key)
     }
 
     @Test("rows are normalised and readable by the responder's reader")
@@ -125,14 +126,14 @@ struct TokenStoreOpenTests {
 
     @Test("a missing store cannot be opened for reading")
     func missing() {
-        #expect(throws: StoreError.self) { try TokenStoreReader(path: "\(directory.path)/none.db") }
+        #expect(throws: StoreError.self) { try SQLiteReader(path: "\(directory.path)/none.db") }
     }
 
     @Test("an empty SQLite file is not a token store")
     func notAStore() {
         let path = directory.write("empty.db", "")
         #expect {
-            try TokenStoreReader(path: path)
+            try SQLiteReader(path: path)
         } throws: { error in
             (error as? StoreError)?.kind == .incompatibleSchema
         }
@@ -141,26 +142,23 @@ struct TokenStoreOpenTests {
     @Test("a store from a newer version is refused with a clear message")
     func newerSchema() throws {
         let path = "\(directory.path)/new.db"
-        _ = try TokenStoreWriter(path: path)
+        _ = try SQLiteWriter(path: path)
         try SQLiteConnection(path: path, flags: 2 /* SQLITE_OPEN_READWRITE */).execute("PRAGMA user_version = 99")
         #expect {
-            try TokenStoreReader(path: path)
+            try SQLiteReader(path: path)
         } throws: { error in
             (error as? StoreError)?.message.contains("newer") == true
         }
-        #expect(throws: StoreError.self) { try TokenStoreWriter(path: path) }
+        #expect(throws: StoreError.self) { try SQLiteWriter(path: path) }
     }
 
     @Test("a committed change is seen by an open reader's next lookup")
     func liveReads() throws {
         let path = "\(directory.path)/live.db"
-        let writer = try TokenStoreWriter(path: path)
-        let reader = try TokenStoreReader(path: path)
+        let writer = try SQLiteWriter(path: path)
+        let reader = try SQLiteReader(path: path)
         #expect(try reader.token(forKey: "+8613800138000") == nil)
-        let upsert = try writer.makeUpsert()
-        _ = try writer.transaction { () throws(StoreError) in
-            try upsert(key: "+8613800138000", token: "t", now: 0, generation: 1, line: 1)
-        }
+        _ = try writer.put(key: "+8613800138000", token: "t", now: 0)
         #expect(try reader.token(forKey: "+8613800138000") == "t")
     }
 }

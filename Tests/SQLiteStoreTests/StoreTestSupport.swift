@@ -1,5 +1,6 @@
 import Glibc
 import TokenCore
+@testable import SQLiteStore
 @testable import TokenStore
 
 /// Shared steps for the store tests: import text, export to text, read a file back.
@@ -13,13 +14,13 @@ enum StoreTestSupport {
         var options = TokenImporter.Options()
         options.replace = replace
         options.maxRemove = maxRemove
-        return try importCSV(text, into: TokenStoreWriter(path: store), in: directory, options: options)
+        return try importCSV(text, into: SQLiteWriter(path: store), in: directory, options: options)
     }
 
     /// Imports `text` (CSV) through `writer` with `options`, through a file in `directory`.
     @discardableResult
     static func importCSV(
-        _ text: String, into writer: TokenStoreWriter, in directory: TemporaryDirectory,
+        _ text: String, into writer: SQLiteWriter, in directory: TemporaryDirectory,
         options: TokenImporter.Options = .init()
     ) throws -> ImportReport {
         let file = directory.write("import-\(UInt32.random(in: 0...UInt32.max)).csv", text)
@@ -35,7 +36,7 @@ enum StoreTestSupport {
         options.mintedOnly = minted
         let file = try AtomicOutputFile(path: path)
         _ = try TokenExporter(options: options).run(
-            from: TokenStoreInspector(path: store), to: BufferedOutput(fd: file.fd, name: path))
+            from: SQLiteInspector(path: store), to: BufferedOutput(fd: file.fd, name: path))
         try file.commit()
         return try readFile(path)
     }

@@ -1,4 +1,5 @@
 import CSQLite
+import TokenStore
 
 /// A minimal owner of one `sqlite3*` handle. Not thread-safe: each thread opens its own
 /// (SQLite is built in serialized mode on Debian, but we open with NOMUTEX and never share).
@@ -34,7 +35,7 @@ final class SQLiteConnection {
         if rc != SQLITE_OK {
             let reason = message.map { String(cString: $0) } ?? lastError
             sqlite3_free(message)
-            throw StoreError(.sqlite, "\(path): \(reason)")
+            throw StoreError(.database, "\(path): \(reason)")
         }
     }
 
@@ -44,7 +45,7 @@ final class SQLiteConnection {
         let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
         let rc = sqlite3_prepare_v3(handle, sql, -1, flags, &statement, nil)
         guard rc == SQLITE_OK, let statement else {
-            throw StoreError(.sqlite, "\(path): \(lastError)")
+            throw StoreError(.database, "\(path): \(lastError)")
         }
         return SQLiteStatement(handle: statement, connection: self)
     }
@@ -89,18 +90,13 @@ final class SQLiteStatement {
     /// Binds text to parameter `index` (1-based); SQLite copies it.
     func bind(_ value: String, at index: Int32) throws(StoreError) {
         let rc = sqlite3_bind_text(handle, index, value, -1, token_sqlite_transient())
-        guard rc == SQLITE_OK else { throw StoreError(.sqlite, "\(connection.path): \(connection.lastError)") }
+        guard rc == SQLITE_OK else { throw StoreError(.database, "\(connection.path): \(connection.lastError)") }
     }
 
     /// Binds an integer to parameter `index` (1-based).
     func bind(_ value: Int64, at index: Int32) throws(StoreError) {
         let rc = sqlite3_bind_int64(handle, index, value)
-        guard rc == SQLITE_OK else { throw StoreError(.sqlite, "\(connection.path): \(connection.lastError)") }
-    }
-
-    /// Binds NULL to parameter `index` (1-based).
-    func bindNull(at index: Int32) {
-        sqlite3_bind_null(handle, index)
+        guard rc == SQLITE_OK else { throw StoreError(.database, "\(connection.path): \(connection.lastError)") }
     }
 
     /// Advances; true if a row is available, false when done.
@@ -111,7 +107,7 @@ final class SQLiteStatement {
         default:
             let reason = connection.lastError
             sqlite3_reset(handle)
-            throw StoreError(.sqlite, "\(connection.path): \(reason)")
+            throw StoreError(.database, "\(connection.path): \(reason)")
         }
     }
 
@@ -122,8 +118,35 @@ final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
+    /// Column `index` (0-based) as bytes borrowed from SQLite until the next step or reset;
+    /// empty for NULL.
+    func bytes(_ index: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let pointer = sqlite3_column_text(handle, index) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, index)))
+    }
+
     /// Column `index` (0-based) as a 64-bit integer.
     func int64(_ index: Int32) -> Int64 {
         sqlite3_column_int64(handle, index)
+    }
+}
+
+extension SQLiteConnection {
+    /// A fact from the store's `meta` table, or nil.
+    func meta(_ key: String) throws(StoreError) -> String? {
+        let statement = try prepare("SELECT value FROM meta WHERE key = ?1", persistent: false)
+        defer { statement.reset() }
+        try statement.bind(key, at: 1)
+        return try statement.step() ? statement.text(0) : nil
+    }
+
+    /// Records a fact in the `meta` table.
+    func setMeta(_ key: String, _ value: String) throws(StoreError) {
+        let statement = try prepare(
+            "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            persistent: false)
+        try statement.bind(key, at: 1)
+        try statement.bind(value, at: 2)
+        _ = try statement.step()
     }
 }

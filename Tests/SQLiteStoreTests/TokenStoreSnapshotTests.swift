@@ -1,5 +1,6 @@
 import Testing
 import TokenCore
+@testable import SQLiteStore
 @testable import TokenStore
 
 @Suite("held read snapshot")
@@ -10,9 +11,9 @@ struct TokenStoreSnapshotTests {
 
     @Test("a held snapshot hides a later commit until released")
     func heldThenReleased() throws {
-        let writer = try TokenStoreWriter(path: store)
+        let writer = try SQLiteWriter(path: store)
         _ = try writer.put(key: key, token: "old")
-        let reader = try TokenStoreReader(path: store)
+        let reader = try SQLiteReader(path: store)
         #expect(reader.holdSnapshot(now: 0, maxAge: 1_000))
         #expect(reader.holdsSnapshot)
         #expect(try reader.token(forKey: key) == "old")
@@ -25,9 +26,9 @@ struct TokenStoreSnapshotTests {
 
     @Test("a snapshot older than its maximum age is renewed on the next hold")
     func renewedWhenOld() throws {
-        let writer = try TokenStoreWriter(path: store)
+        let writer = try SQLiteWriter(path: store)
         _ = try writer.put(key: key, token: "old")
-        let reader = try TokenStoreReader(path: store)
+        let reader = try SQLiteReader(path: store)
         #expect(reader.holdSnapshot(now: 0, maxAge: 1_000))
         #expect(try reader.token(forKey: key) == "old")
         _ = try writer.put(key: key, token: "new")
@@ -39,9 +40,9 @@ struct TokenStoreSnapshotTests {
 
     @Test("without a held snapshot every lookup sees the latest commit")
     func autocommitSeesCommits() throws {
-        let writer = try TokenStoreWriter(path: store)
+        let writer = try SQLiteWriter(path: store)
         _ = try writer.put(key: key, token: "old")
-        let reader = try TokenStoreReader(path: store)
+        let reader = try SQLiteReader(path: store)
         #expect(try reader.token(forKey: key) == "old")
         _ = try writer.put(key: key, token: "new")
         #expect(try reader.token(forKey: key) == "new")
@@ -50,7 +51,7 @@ struct TokenStoreSnapshotTests {
     @Test("an import --replace commits while a snapshot is held, and is seen after release")
     func importWhileHeld() throws {
         try StoreTestSupport.importCSV("number,token\n13800138000,old\n", into: store, in: directory)
-        let reader = try TokenStoreReader(path: store)
+        let reader = try SQLiteReader(path: store)
         #expect(reader.holdSnapshot(now: 0, maxAge: 1_000))
         #expect(try reader.token(forKey: key) == "old")
         try StoreTestSupport.importCSV(
