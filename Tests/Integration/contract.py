@@ -15,6 +15,7 @@ ERRORS = {
     "invalid_number": (422, "invalid_number"),
     "unknown_number": (404, "unknown_number"),
     "store_unavailable": (500, "store_unavailable"),
+    "server_misconfigured": (500, "server_misconfigured"),  # a bad TOKEN_* setting, a bad mint key
     "forbidden": (403, "forbidden"),                    # --key-file: missing or wrong ?key=
     "missing_timestamp": (400, "missing_timestamp"),    # --max-skew: no "timestamp"
     "timestamp_out_of_window": (403, "timestamp_out_of_window"),  # --max-skew exceeded

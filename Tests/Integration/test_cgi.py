@@ -147,3 +147,18 @@ def test_cgi_reads_only_content_length_bytes(cgi_store):
                         capture_output=True, timeout=10)
     status, _, resp = parse_cgi(cp.stdout)
     assert (cp.returncode, status, resp) == (0, 200, b'{"customer_token":"cust-0001"}')
+
+
+@pytest.mark.parametrize("setting", [
+    {"TOKEN_COUNTRY_CODE": "eighty-six"}, {"TOKEN_UNKNOWN": "maybe"}, {"TOKEN_STORE": ""},
+    {"TOKEN_UNKNOWN": "mint", "TOKEN_MINT_KEY_FILE": "/nonexistent/mint.key"},
+], ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
+def test_cgi_bad_setting_is_server_misconfigured(cgi_store, setting):
+    """A bad TOKEN_* variable is the host's configuration, not the store: 500 server_misconfigured,
+    with the reason on stderr (the web server's error log)."""
+    body = udesk_body(13800138000)
+    env = {**cgi_env(cgi_store, body), **setting}
+    cp = subprocess.run([str(bin_dir() / "token-responder")], env=env, input=body, capture_output=True, timeout=10)
+    result = (cp.returncode, *parse_cgi(cp.stdout), cp.stderr)
+    check_error(result, "server_misconfigured", "13800138000")
+    assert b"TOKEN_" in cp.stderr or b"mint" in cp.stderr, cp.stderr
