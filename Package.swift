@@ -3,6 +3,11 @@ import PackageDescription
 
 /// Release builds link the Swift runtime statically: plain-CGI mode starts a process per
 /// request, and static linking roughly halves start-up (see docs/PERFORMANCE.md).
+/// The server's worker loop is generic over the store engine; the executable names the engine
+/// (through `StoreLocation.withBackend`), and cross-module optimisation lets it specialise the
+/// loop and the reader's calls for that engine instead of going through witness tables.
+let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "udesk-token-responder",
     products: [
@@ -32,7 +37,7 @@ let package = Package(
             name: "TokenStore",
             dependencies: ["TokenCore", .product(name: "Crypto", package: "swift-crypto")]),
         // SQLite, the default engine: the only target that links CSQLite.
-        .target(name: "SQLiteStore", dependencies: ["TokenStore", "TokenCore", "CSQLite"]),
+        .target(name: "SQLiteStore", dependencies: ["TokenStore", "TokenCore", "CSQLite"], swiftSettings: crossModule),
         // Picks the engine for a StoreLocation; the one place that names the implementations.
         .target(name: "StoreBackends", dependencies: ["TokenStore", "SQLiteStore"]),
         // `tokenctl probe`: Udesk's request over libcurl, and the pure judgement of the answers.
@@ -44,7 +49,8 @@ let package = Package(
                 "TokenCore", "TokenStore", "CFastCGI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]),
+            ],
+            swiftSettings: crossModule),
         // What both executables share on the command line: environment fallbacks, --store,
         // --country-code, the version.
         .target(

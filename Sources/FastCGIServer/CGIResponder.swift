@@ -21,7 +21,8 @@ public enum CGIResponder {
         let started = monotonicMicroseconds()
         let logger = ResponderLogging.makeLogger(level: configuration.logLevel)
         let limit = configuration.handler.maxBodyBytes
-        let contentLength = environment("CONTENT_LENGTH").flatMap { Int($0) }
+        let environment = ProcessEnvironment()
+        let contentLength = environment.value("CONTENT_LENGTH").flatMap { Int($0) }
         let body = readAll(0, limit: min(contentLength ?? Int.max, limit + 1))
         let router = RequestRouter(handler: TokenHandler(configuration: configuration.handler), metrics: nil)
         let store = OpenedStore<Backend.Reader>(opening: { () throws(StartupError) in
@@ -38,7 +39,7 @@ public enum CGIResponder {
             }
         })
         let (endpoint, response) = router.answer(
-            variable: environment, contentLength: contentLength, body: body, store: store)
+            variables: environment, contentLength: contentLength, body: body, store: store)
         let written = FileDescriptorWriting.writeAll(response.cgiBytes(), to: 1)
         ResponderLogging.logRequest(
             logger, response: response, endpoint: endpoint, microseconds: monotonicMicroseconds() - started)
@@ -49,10 +50,6 @@ public enum CGIResponder {
     /// settings are invalid; `cause` is for the log, not the client.
     public static func answerMisconfigured(cause: String) {
         FileDescriptorWriting.writeAll(RequestError.misconfigured(cause: cause).response.cgiBytes(), to: 1)
-    }
-
-    private static func environment(_ name: String) -> String? {
-        getenv(name).map { String(cString: $0) }
     }
 }
 

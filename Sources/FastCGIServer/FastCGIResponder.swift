@@ -23,10 +23,8 @@ import TokenStore
 ///
 /// Workers run under SCHED_BATCH by default (`ServerConfiguration.Scheduling`): a worker woken
 /// by a request does not preempt the task running on its CPU (nginx, which carries every
-/// request in and out, or the client), but still gets its fair share of CPU. Under closed-loop
-/// load on 2 cores, nginx, the client and the workers then left the CPUs idle about half as
-/// often (7–9% instead of 12–16%), for about 10% more throughput at 256 connections
-/// (`docs/PERFORMANCE.md`).
+/// request in and out, or the client), but still gets its fair share of CPU: fewer idle CPUs
+/// under load, more throughput (`docs/PERFORMANCE.md`, "SCHED_BATCH").
 ///
 /// Each worker holds its own ``StoreReader`` from `Backend`. Before each snapshot the reader
 /// checks that the store is still the one it opened; when it is not (for SQLite: a backup moved
@@ -264,12 +262,10 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
     /// behind a slow request (a minted token waiting for an import's write lock, say) or piling
     /// up in a burst are taken within a millisecond; 20 ms when the responder is idle.
     ///
-    /// Why spares do not also wait in `epoll_wait`: every event that arrives while a worker
-    /// sleeps there wakes it, even when a busy worker would take that event a few microseconds
-    /// later. With four workers all waiting that way, a worker was woken for almost every
-    /// request (0.9 context switches per request at 256 connections, 0.2 with a single
-    /// worker) and the responder spent 30% more CPU per request. With one waiter, a busy worker
-    /// takes what arrives while it serves, and the others join in when work piles up.
+    /// Spares do not also wait in `epoll_wait`: every event would wake one of them even when a
+    /// busy worker takes it microseconds later, a context switch per request
+    /// (`docs/PERFORMANCE.md`). With one waiter, a busy worker takes what arrives while it
+    /// serves, and the others join in when work piles up.
     private func sparePause() {
         let serving = server.workersServing.load(ordering: .relaxed) > 0 || !server.pending.isEmpty
         var pause = timespec(tv_sec: 0, tv_nsec: serving ? 1_000_000 : 20_000_000)
@@ -400,14 +396,11 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
             return
         }
         let started = monotonicMicroseconds()
-        let envp = request.envp
-        func param(_ name: String) -> String? {
-            FCGX_GetParam(name, envp).map { String(cString: $0) }
-        }
-        let contentLength = param("CONTENT_LENGTH").flatMap { Int($0) }
+        let variables = FastCGIParameters(envp: request.envp)
+        let contentLength = variables.value("CONTENT_LENGTH").flatMap { Int($0) }
         let complete = readBody(declaredLength: contentLength)
         let (endpoint, response) = server.router.answer(
-            variable: param, contentLength: contentLength, body: body, store: WorkerStore(worker: self))
+            variables: variables, contentLength: contentLength, body: body, store: WorkerStore(worker: self))
         let bytes = response.cgiBytes()
         bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) {

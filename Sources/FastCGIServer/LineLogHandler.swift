@@ -6,9 +6,9 @@ import TokenCore
 /// `2026-11-26T07:11:54Z info token-responder: latency_ms=0.2 outcome=found status=200 request`.
 ///
 /// Written because swift-log's `StreamLogHandler` (localtime + strftime, a lock and an fflush
-/// per line) cost about 15% of the responder's throughput at 256 connections with one line per
-/// request (bench: run_anchors.sh, 19.2k vs 22.9k req/s with and without request lines). This
-/// one formats UTC by hand and needs no lock: a single write of a short line is not interleaved.
+/// per line) cost a large share of the throughput with one line per request
+/// (`docs/PERFORMANCE.md`). This one formats UTC by hand and needs no lock: a single write of a
+/// short line is not interleaved.
 ///
 /// The FastCGI responder logs through a `LogWriter`, which writes on a thread of its own so that
 /// a stderr that stops taking lines never holds up an answer; each worker also collects its

@@ -104,8 +104,8 @@ public final class LogWriter: Sendable {
     }
 
     /// Lets lines gather for a moment, so that a busy responder costs one write and one
-    /// wake-up of this thread per `batchMilliseconds`, not one per worker going idle (waking
-    /// it each time cost 10% of the throughput at 256 connections).
+    /// wake-up of this thread per `batchMilliseconds`, not one per worker going idle (which
+    /// cost throughput under load: `docs/PERFORMANCE.md`).
     /// `finish()` cuts the pause short.
     private func batchPause() {
         guard !state.withLock({ $0.stopping }) else { return }

@@ -24,16 +24,15 @@ struct RequestRouter: Sendable {
     /// request and has none to show.
     let metrics: ResponderMetrics?
 
-    /// The endpoint asked for (`TOKEN_ENDPOINT`) and its answer. `variable` reads a CGI
-    /// variable (FastCGI parameter or environment); `body` holds at most the handler's body
-    /// limit plus one byte.
-    func answer<Store: StoreAccess>(
-        variable: (String) -> String?, contentLength: Int?, body: [UInt8], store: Store
+    /// The endpoint asked for (`TOKEN_ENDPOINT`) and its answer, from the request's CGI
+    /// `variables` and `body` (at most the handler's body limit plus one byte).
+    func answer<Variables: CGIVariables, Store: StoreAccess>(
+        variables: Variables, contentLength: Int?, body: [UInt8], store: Store
     ) -> (Endpoint, TokenResponse) {
-        let endpoint = Endpoint(parameter: variable("TOKEN_ENDPOINT"))
+        let endpoint = Endpoint(parameter: variables.value("TOKEN_ENDPOINT"))
         switch endpoint {
         case .token:
-            let request = TokenRequest(cgiVariable: variable, contentLength: contentLength, body: body)
+            let request = TokenRequest(cgi: variables, contentLength: contentLength, body: body)
             return (endpoint, store.withLookup { handler.respond(to: request, lookup: &$0) })
         case .health:
             return (endpoint, store.withLookup { handler.health(lookup: &$0) })

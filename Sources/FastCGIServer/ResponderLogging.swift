@@ -20,14 +20,12 @@ public enum ResponderLogging {
     }
 
     /// Logs one answered request; a server-side failure's cause goes in at `error` level.
-    /// The line is built as one string (no metadata dictionary, no floating point): this runs
-    /// once per request and showed up at ~6% of the responder's CPU when built from metadata.
+    /// The line is built as one string, piece by piece (no metadata dictionary, no floating
+    /// point, no interpolation): it runs once per request (`docs/PERFORMANCE.md`).
     static func logRequest(_ logger: Logger, response: TokenResponse, endpoint: Endpoint, microseconds: Int64) {
         let failed: String?
         if case .failed(let cause) = response.outcome { failed = cause } else { failed = nil }
         guard logger.logLevel <= (failed == nil ? .info : .error) else { return }
-        // Appended piece by piece into one allocation: interpolating into a growing string took
-        // 9,700 instructions per request for the whole call, this 7,600 (`bench/instructions.sh`).
         var line = ""
         line.reserveCapacity(128)
         line += "status="

@@ -3,13 +3,13 @@ import TokenCore
 
 extension TokenRequest {
     /// The request described by CGI variables, from FastCGI parameters or the environment alike.
-    init(cgiVariable variable: (String) -> String?, contentLength: Int?, body: [UInt8]) {
+    init<Variables: CGIVariables>(cgi variables: Variables, contentLength: Int?, body: [UInt8]) {
         self.init(
-            method: variable("REQUEST_METHOD") ?? "",
-            contentType: variable("CONTENT_TYPE"),
+            method: variables.value("REQUEST_METHOD") ?? "",
+            contentType: variables.value("CONTENT_TYPE"),
             contentLength: contentLength,
             body: body,
-            queryString: variable("QUERY_STRING") ?? "",
+            queryString: variables.value("QUERY_STRING") ?? "",
             receivedAt: Int64(time(nil)))
     }
 }

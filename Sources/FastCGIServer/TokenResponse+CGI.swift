@@ -2,9 +2,8 @@ import TokenCore
 
 extension TokenResponse {
     /// The response in CGI form (`Status:` line, headers, blank line, body), which is also what a
-    /// FastCGI responder writes to its output stream. Built in one buffer so it goes out in one
-    /// write, piece by piece rather than through string interpolation or a list of headers:
-    /// this runs for every answer (4,100 instructions instead of 5,600, `bench/instructions.sh`).
+    /// FastCGI responder writes to its output stream. Built in one buffer, piece by piece, so it
+    /// goes out in one write at the least cost per answer (`docs/PERFORMANCE.md`).
     func cgiBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(192 + body.count)

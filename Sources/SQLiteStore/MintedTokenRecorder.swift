@@ -62,7 +62,7 @@ public final class MintedTokenRecorder {
     /// ``checkpointWaitMilliseconds`` for readers, during which other writers wait too (so only
     /// when the responder is idle); otherwise a passive checkpoint that never waits, after
     /// which the next writer starts the log over (cut back to ``logSizeLimitBytes``). Best
-    /// effort, like `TokenStoreWriter.checkpoint`: the rows are already durable, and what is
+    /// effort, like `SQLiteWriter.checkpoint`: the rows are already durable, and what is
     /// left in the log is copied next time.
     func checkpoint(truncate: Bool) {
         guard truncate else {

@@ -59,12 +59,10 @@ public final class SQLiteReader: StoreReader {
     /// Pages this reader's SQLite cache holds for a store of `storePages` pages: a sixteenth
     /// of the store, within 500 (SQLite's default of 2000 KiB) and 2048 (8 MiB of 4 KiB pages).
     ///
-    /// A lookup reads the root, an interior page and a leaf. With the default cache, the leaves
-    /// read in between pushed the interior pages of a 1M-row store (283 of its 16,440 pages)
-    /// out of the LRU before they were used again: a quarter of the store's file reads were
-    /// interior pages, 1.29 `pread`s per lookup under load. A sixteenth keeps them (1.02–1.04 per
-    /// lookup) and stays small: one reader per worker, 4 MiB each for that store. Set at open,
-    /// so a store that grows by an import while the responder runs keeps the size it had.
+    /// A lookup reads the root, an interior page and a leaf; a sixteenth keeps the interior
+    /// pages in the cache, so a lookup reads about one page from the file, where SQLite's default
+    /// let the leaves push them out (`docs/PERFORMANCE.md`). Set at open, so a store that grows by
+    /// an import while the responder runs keeps the size it had.
     static func cachePages(storePages: Int64) -> Int64 {
         min(max(storePages / 16, 500), 2048)
     }

@@ -106,7 +106,7 @@ public final class SQLiteWriter: StoreWriter {
     /// SQLite's automatic checkpoint runs right after the commit and never waits: while the
     /// responder is busy, some lookup is always still on the snapshot before the commit, so that
     /// checkpoint cannot finish, the log is never restarted, and every import under load made
-    /// it longer (343 MB after five `import --replace` of 1M rows). This one waits up to
+    /// it longer (`docs/PERFORMANCE.md`). This one waits up to
     /// `checkpointWaitMilliseconds` for readers to move to the new snapshot (the responder's
     /// workers do within 20 ms). Best effort: the commit is already durable, so if a reader
     /// holds on longer the log is simply left for the next write. Returns true if emptied.

@@ -9,4 +9,13 @@ extension StoreLocation {
         case .sqlite(let path): SQLiteBackend(path: path)
         }
     }
+
+    /// Runs `user` with this location's engine as a concrete type (inlinable, so the caller's
+    /// module specialises `user` for each engine).
+    @inlinable
+    public func withBackend<User: StoreBackendUser>(_ user: User) throws -> User.Result {
+        switch self {
+        case .sqlite(let path): try user.use(SQLiteBackend(path: path))
+        }
+    }
 }

@@ -49,6 +49,7 @@ public struct TokenResponse: Sendable, Equatable {
     }
 
     /// Calls `field` with each header sent with the body, in order (the CGI framing writes them).
+    @inlinable
     public func forEachHeader(_ field: (_ name: String, _ value: String) -> Void) {
         field("Content-Type", contentType)
         field("Content-Length", String(body.count))

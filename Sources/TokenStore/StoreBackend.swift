@@ -61,3 +61,14 @@ public protocol StoreReader: AnyObject {
     /// Rows in the store: a full count, for metrics scrapes, not per request.
     func rowCount() throws(StoreError) -> Int
 }
+
+/// Code that works with whichever engine a ``StoreLocation`` names, with the engine's type known
+/// statically (`StoreLocation.withBackend(_:)` in `StoreBackends`): the responder serves through
+/// one, so its per-request calls can be specialised for the engine rather than dispatched.
+public protocol StoreBackendUser {
+    /// What the work gives back.
+    associatedtype Result
+
+    /// Does the work with `backend`.
+    func use<Backend: StoreBackend>(_ backend: Backend) throws -> Result
+}

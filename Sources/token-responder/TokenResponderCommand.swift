@@ -94,11 +94,30 @@ struct TokenResponderCommand: ParsableCommand {
         // shutdown by the signal thread (threads inherit the mask), not as the default kill.
         ShutdownSignals.blockInCurrentThread()
         let configuration = try settings.configuration()
-        try serve(configuration, from: configuration.store.backend)
+        try configuration.store.withBackend(FastCGIService(configuration: configuration))
+    }
+
+    /// Serves FastCGI from the store's engine, with its type known so that the workers'
+    /// per-request store calls are specialised for it.
+    struct FastCGIService: StoreBackendUser {
+        let configuration: ServerConfiguration
+
+        func use<Backend: StoreBackend>(_ backend: Backend) throws {
+            try TokenResponderCommand.serve(configuration, from: backend)
+        }
+    }
+
+    /// Plain CGI: answers one request from the store's engine.
+    struct CGIService: StoreBackendUser {
+        let configuration: ServerConfiguration
+
+        func use<Backend: StoreBackend>(_ backend: Backend) -> Int32 {
+            CGIResponder.run(configuration: configuration, backend: backend)
+        }
     }
 
     /// Checks the store, opens the socket and serves from `backend` until SIGTERM.
-    private func serve<Backend: StoreBackend>(_ configuration: ServerConfiguration, from backend: Backend) throws {
+    static func serve<Backend: StoreBackend>(_ configuration: ServerConfiguration, from backend: Backend) throws {
         do {
             // Before listening: nothing should be able to connect to a responder about to exit.
             try configuration.check(backend)
@@ -155,7 +174,7 @@ struct TokenResponderCommand: ParsableCommand {
                 CGIResponder.answerMisconfigured(cause: "\(error)")
                 Glibc.exit(0)
             }
-            Glibc.exit(CGIResponder.run(configuration: configuration, backend: configuration.store.backend))
+            Glibc.exit((try? configuration.store.withBackend(CGIService(configuration: configuration))) ?? 1)
         }
         let command = parseOrExit()
         do {

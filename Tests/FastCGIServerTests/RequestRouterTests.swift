@@ -42,10 +42,15 @@ struct RequestRouterTests {
 
     let router = RequestRouter(handler: TokenHandler(), metrics: ResponderMetrics())
 
+    /// CGI variables from a dictionary.
+    struct Variables: CGIVariables {
+        var values: [String: String]
+        func value(_ name: StaticString) -> String? { values["\(name)"] }
+    }
+
     /// The CGI variables of a POST from Udesk, plus `extra`.
-    func variables(_ extra: [String: String] = [:]) -> (String) -> String? {
-        let all = ["REQUEST_METHOD": "POST", "CONTENT_TYPE": "application/json;charset=utf8"].merging(extra) { $1 }
-        return { all[$0] }
+    func variables(_ extra: [String: String] = [:]) -> Variables {
+        Variables(values: ["REQUEST_METHOD": "POST", "CONTENT_TYPE": "application/json;charset=utf8"].merging(extra) { $1 })
     }
 
     func answer(
@@ -53,7 +58,7 @@ struct RequestRouterTests {
         router: RequestRouter? = nil
     ) -> (endpoint: Endpoint, status: Int, body: String, response: TokenResponse) {
         let (endpoint, response) = (router ?? self.router).answer(
-            variable: variables(extra), contentLength: body.count, body: body, store: store)
+            variables: variables(extra), contentLength: body.count, body: body, store: store)
         return (endpoint, response.status, String(decoding: response.body, as: UTF8.self), response)
     }
 

@@ -12,15 +12,11 @@ struct TokenImporterTests {
     func importText(
         _ text: String, replace: Bool = false, dryRun: Bool = false, skipInvalid: Bool = false
     ) throws -> ImportReport {
-        let file = directory.write("input.csv", text)
-        let fd = open(file, O_RDONLY)
-        defer { close(fd) }
         var options = TokenImporter.Options()
         options.replace = replace
         options.dryRun = dryRun
         options.skipInvalid = skipInvalid
-        let store = try SQLiteWriter(path: storePath)
-        return try TokenImporter(normaliser: PhoneNumberNormaliser(), options: options).run(fd: fd, into: store)
+        return try StoreTestSupport.importCSV(text, into: SQLiteWriter(path: storePath), in: directory, options: options)
     }
 
     func token(_ number: String) throws -> String? {
