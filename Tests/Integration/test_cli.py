@@ -122,6 +122,39 @@ def test_invalid_flags_exit_nonzero_quickly(binaries, store, socket_path, args):
     assert not socket_path.exists()
 
 
+@pytest.mark.parametrize("variable,value,message", [
+    ("TOKEN_THREADS", "0", "--threads / TOKEN_THREADS must be from 1 to 1024, got '0'"),
+    ("TOKEN_UNKNOWN", "maybe", "--unknown / TOKEN_UNKNOWN must be one of not-found, empty, mint, got 'maybe'"),
+    ("TOKEN_SCHEDULING", "fast", "--scheduling / TOKEN_SCHEDULING must be one of batch, normal, got 'fast'"),
+    ("TOKEN_LOG_LEVEL", "loud", "--log-level / TOKEN_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical, got 'loud'"),
+    ("TOKEN_COUNTRY_CODE", "1000", "--country-code / TOKEN_COUNTRY_CODE must be a calling code like 86, got '1000'"),
+])
+def test_invalid_environment_values_name_the_option_and_the_variable(binaries, store, socket_path, variable, value, message):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKEN_")}
+    env[variable] = value
+    cp = subprocess.run([str(bin_dir() / "token-responder"), "--store", str(store), "--socket", str(socket_path)],
+                        env=env, capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+    assert cp.returncode != 0
+    assert message in cp.stderr.decode(), cp.stderr
+    assert not socket_path.exists()
+
+
+def test_tokenctl_country_code_from_environment_is_checked(store):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKEN_")}
+    cp = subprocess.run([str(bin_dir() / "tokenctl"), "--store", str(store), "get", "13800138000"],
+                        env={**env, "TOKEN_COUNTRY_CODE": "x"}, capture_output=True, timeout=10)
+    assert cp.returncode != 0 and cp.returncode != 1
+    assert "--country-code / TOKEN_COUNTRY_CODE must be a calling code like 86, got 'x'" in cp.stderr.decode()
+
+
+def test_both_executables_report_one_version():
+    versions = [subprocess.run([str(bin_dir() / name), "--version"], capture_output=True, timeout=10)
+                for name in ("token-responder", "tokenctl")]
+    assert all(v.returncode == 0 for v in versions)
+    texts = {v.stdout.decode().strip() for v in versions}
+    assert len(texts) == 1 and re.fullmatch(r"\d+\.\d+\.\d+\S*", texts.pop())
+
+
 SCHED_OTHER, SCHED_BATCH = 0, 3
 
 
