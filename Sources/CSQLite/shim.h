@@ -6,9 +6,6 @@
 /// It makes SQLite copy a bound string before the call returns.
 static inline sqlite3_destructor_type token_sqlite_transient(void) { return SQLITE_TRANSIENT; }
 
-/// sqlite3_config is variadic; Swift cannot call it.
-static inline int token_sqlite_config_single_thread_off(void) { return sqlite3_config(SQLITE_CONFIG_MULTITHREAD); }
-
 /// sqlite3_db_config is variadic. Makes closing `db` never checkpoint the WAL into the database
 /// file (nor delete the WAL): a reader whose files were replaced under it must not write its
 /// stale log into a file another process now owns.
