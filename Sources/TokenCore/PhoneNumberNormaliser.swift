@@ -379,8 +379,9 @@ extension PhoneNumberNormaliser {
     /// Whether `code` is an assigned E.164 country code.
     ///
     /// The list is libphonenumber's (`phonenumbers.COUNTRY_CODE_TO_REGION_CODE`), printed by
-    /// `python3 Tests/Integration/gen_number_forms.py --swift-tables`.
-    private static func isAssignedCountryCode(_ code: Int) -> Bool {
+    /// `python3 Tests/Integration/gen_number_forms.py --swift-tables`. Internal: ``MaskedNumber``
+    /// finds a key's country code with it.
+    static func isAssignedCountryCode(_ code: Int) -> Bool {
         switch code {
         case 1, 7, 20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49,
              51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90,

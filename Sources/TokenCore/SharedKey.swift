@@ -9,7 +9,7 @@ public struct SharedKey: Sendable {
     /// Creates a key from its text; surrounding whitespace (a trailing newline in a key file)
     /// is not part of it. Returns nil for an empty key.
     public init?(_ text: String) {
-        let trimmed = Array(text.utf8).trimmingASCIIWhitespace()
+        let trimmed = Array(text.utf8.trimmingASCIIWhitespace())
         guard !trimmed.isEmpty else { return nil }
         bytes = trimmed
     }
@@ -69,15 +69,5 @@ public struct SharedKey: Sendable {
             difference |= x ^ y
         }
         return difference == 0
-    }
-}
-
-extension Array where Element == UInt8 {
-    fileprivate func trimmingASCIIWhitespace() -> [UInt8] {
-        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
-            return []
-        }
-        return Array(self[first...last])
     }
 }

@@ -19,7 +19,7 @@ public struct TokenHandler: Sendable {
         var masked: String?
         do throws(RequestError) {
             let key = try canonicalKey(for: request)
-            masked = MaskedNumber.mask(key: key, countryCode: configuration.normaliser.defaultCountryCode)
+            masked = MaskedNumber.mask(key: key)
             if let token = try find(key, in: &lookup) {
                 return Self.success(token: token, outcome: .found, maskedNumber: masked)
             }

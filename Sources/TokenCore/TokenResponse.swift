@@ -9,7 +9,8 @@ public struct TokenResponse: Sendable, Equatable {
     public var body: [UInt8]
     /// Why this answer was given; adapters log it, it is never sent to the client.
     public var outcome: Outcome
-    /// The number asked about, masked for the log (`138****5678`); nil if none was decoded.
+    /// The number asked about, masked for the log (`+86138******78`, see ``MaskedNumber``); nil if
+    /// none was decoded.
     public var maskedNumber: String?
     /// The body's media type: JSON for every answer to Udesk, text for metrics.
     public var contentType = "application/json; charset=utf-8"

@@ -26,7 +26,8 @@ public struct CurlProber {
         signal(SIGPIPE, SIG_IGN)
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         var run = ProbeRun(
-            url: configuration.url, number: configuration.number, requestedCount: configuration.count,
+            url: configuration.url, number: configuration.number, countryCode: configuration.countryCode,
+            requestedCount: configuration.count,
             trust: configuration.trust, answers: [], startedAt: Int64(time(nil)),
             timeoutMilliseconds: configuration.timeoutMilliseconds)
         let encodings = NumberEncoding.encodings(for: configuration.number)

@@ -1,8 +1,12 @@
+import TokenCore
+
 /// A parsed JSON document, for judging an endpoint's answer the way a strict client would.
 ///
 /// A small byte-level parser (RFC 8259: UTF-8 only, no byte-order mark, no trailing text, no
 /// comments) rather than Foundation's, to keep Foundation out of tokenctl. It keeps only what
-/// the report needs: member names and string values; numbers stay as their text.
+/// the report needs: member names and string values; numbers stay as their text. Strings,
+/// numbers and literals are read by TokenCore's `JSONScanner`, the responder's own, so the
+/// probe judges an answer's JSON by the rules the responder reads a request's by.
 public indirect enum JSONValue: Sendable, Equatable {
     /// An object's members in document order (duplicates kept).
     case object([(name: String, value: JSONValue)])
@@ -32,15 +36,22 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Parses `bytes` as one complete JSON document.
     public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
-        var parser = Parser(bytes: bytes)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
             throw SyntaxError(offset: 0, reason: "byte-order mark before the JSON (many parsers refuse it)")
         }
-        parser.skipWhitespace()
-        let value = try parser.value(depth: 0)
-        parser.skipWhitespace()
-        if parser.index < bytes.count { throw parser.error("unexpected text after the JSON value") }
-        return value
+        let result = bytes.withUnsafeBufferPointer { buffer -> Result<JSONValue, SyntaxError> in
+            var parser = Parser(scanner: JSONScanner(bytes: buffer))
+            do throws(SyntaxError) {
+                parser.scanner.skipWhitespace()
+                let value = try parser.value(depth: 0)
+                parser.scanner.skipWhitespace()
+                if parser.scanner.index < buffer.count { throw parser.error("unexpected text after the JSON value") }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     /// `object`, `array`, `string`, `number`, `boolean` or `null`, for report lines.
@@ -76,32 +87,24 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 }
 
+/// The grammar of values over ``JSONScanner``, with the scanner's errors worded for the report.
 private struct Parser {
-    let bytes: [UInt8]
-    var index = 0
+    var scanner: JSONScanner
 
-    init(bytes: [UInt8]) {
-        self.bytes = bytes
+    var index: Int { scanner.index }
+    var bytes: UnsafeBufferPointer<UInt8> { scanner.bytes }
+
+    func error(_ reason: String, at offset: Int? = nil) -> JSONValue.SyntaxError {
+        JSONValue.SyntaxError(offset: offset ?? index, reason: reason)
     }
 
-    func error(_ reason: String) -> JSONValue.SyntaxError {
-        JSONValue.SyntaxError(offset: index, reason: reason)
-    }
-
-    func unexpected(_ expected: String) -> JSONValue.SyntaxError {
-        guard index < bytes.count else { return error("the body ends where \(expected) was expected") }
-        let byte = bytes[index]
+    func unexpected(_ expected: String, at offset: Int? = nil) -> JSONValue.SyntaxError {
+        let offset = offset ?? index
+        guard offset < bytes.count else { return error("the body ends where \(expected) was expected", at: offset) }
+        let byte = bytes[offset]
         let shown =
             byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
-        return error("unexpected \(shown) where \(expected) was expected")
-    }
-
-    mutating func skipWhitespace() {
-        while index < bytes.count,
-            bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D
-        {
-            index += 1
-        }
+        return error("unexpected \(shown) where \(expected) was expected", at: offset)
     }
 
     mutating func value(depth: Int) throws(JSONValue.SyntaxError) -> JSONValue {
@@ -124,169 +127,109 @@ private struct Parser {
         }
     }
 
-    mutating func literal(_ word: String) throws(JSONValue.SyntaxError) {
-        let expected = Array(word.utf8)
-        guard bytes[index...].starts(with: expected) else { throw unexpected("a value") }
-        index += expected.count
+    mutating func literal(_ word: StaticString) throws(JSONValue.SyntaxError) {
+        do {
+            try scanner.skipLiteral(word)
+        } catch {
+            throw unexpected("a value", at: error.offset)
+        }
     }
 
     mutating func object(depth: Int) throws(JSONValue.SyntaxError) -> JSONValue {
         if depth > JSONValue.maximumDepth { throw error("nested deeper than \(JSONValue.maximumDepth) levels") }
-        index += 1
+        scanner.index += 1
         var members: [(name: String, value: JSONValue)] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "}") {
+            scanner.index += 1
             return .object(members)
         }
         while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
-                throw unexpected("a member name in quotes")
-            }
+            scanner.skipWhitespace()
+            guard scanner.peek() == UInt8(ascii: "\"") else { throw unexpected("a member name in quotes") }
             let name = try string()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw unexpected("':'") }
-            index += 1
-            skipWhitespace()
+            scanner.skipWhitespace()
+            guard scanner.peek() == UInt8(ascii: ":") else { throw unexpected("':'") }
+            scanner.index += 1
+            scanner.skipWhitespace()
             members.append((name, try value(depth: depth)))
-            skipWhitespace()
-            guard index < bytes.count else { throw unexpected("',' or '}'") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
+            scanner.skipWhitespace()
+            guard let next = scanner.peek() else { throw unexpected("',' or '}'") }
+            if next == UInt8(ascii: ",") {
+                scanner.index += 1
                 continue
             }
-            guard bytes[index] == UInt8(ascii: "}") else { throw unexpected("',' or '}'") }
-            index += 1
+            guard next == UInt8(ascii: "}") else { throw unexpected("',' or '}'") }
+            scanner.index += 1
             return .object(members)
         }
     }
 
     mutating func array(depth: Int) throws(JSONValue.SyntaxError) -> JSONValue {
         if depth > JSONValue.maximumDepth { throw error("nested deeper than \(JSONValue.maximumDepth) levels") }
-        index += 1
+        scanner.index += 1
         var elements: [JSONValue] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "]") {
+            scanner.index += 1
             return .array(elements)
         }
         while true {
-            skipWhitespace()
+            scanner.skipWhitespace()
             elements.append(try value(depth: depth))
-            skipWhitespace()
-            guard index < bytes.count else { throw unexpected("',' or ']'") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
+            scanner.skipWhitespace()
+            guard let next = scanner.peek() else { throw unexpected("',' or ']'") }
+            if next == UInt8(ascii: ",") {
+                scanner.index += 1
                 continue
             }
-            guard bytes[index] == UInt8(ascii: "]") else { throw unexpected("',' or ']'") }
-            index += 1
+            guard next == UInt8(ascii: "]") else { throw unexpected("',' or ']'") }
+            scanner.index += 1
             return .array(elements)
         }
     }
 
     mutating func number() throws(JSONValue.SyntaxError) -> String {
-        let start = index
-        func digits(_ parser: inout Parser) -> Int {
-            let from = parser.index
-            while parser.index < parser.bytes.count, parser.bytes[parser.index] >= UInt8(ascii: "0"),
-                parser.bytes[parser.index] <= UInt8(ascii: "9")
-            {
-                parser.index += 1
+        let token: JSONNumberToken
+        do {
+            token = try scanner.scanNumber()
+        } catch {
+            switch error.kind {
+            case .expectedFractionDigit: throw unexpected("a digit after '.'", at: error.offset)
+            case .expectedExponentDigit: throw unexpected("a digit in the exponent", at: error.offset)
+            default: throw unexpected("a digit", at: error.offset)
             }
-            return parser.index - from
         }
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "0") {
-            index += 1
-            if index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-                throw error("number with a leading zero")
-            }
-        } else if digits(&self) == 0 {
-            throw unexpected("a digit")
+        // The grammar ends a number after a leading 0; the report names the mistake instead of
+        // complaining about the digit after it.
+        if let next = scanner.peek(), next >= UInt8(ascii: "0"), next <= UInt8(ascii: "9") {
+            throw error("number with a leading zero")
         }
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            if digits(&self) == 0 { throw unexpected("a digit after '.'") }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
-                index += 1
-            }
-            if digits(&self) == 0 { throw unexpected("a digit in the exponent") }
-        }
-        return String(decoding: bytes[start..<index], as: UTF8.self)
+        return String(decoding: bytes[token.range], as: UTF8.self)
     }
 
     mutating func string() throws(JSONValue.SyntaxError) -> String {
-        index += 1
         var out: [UInt8] = []
-        while true {
-            guard index < bytes.count else { throw error("unterminated string") }
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "\""):
-                index += 1
-                guard let text = String(validating: out, as: UTF8.self) else {
-                    throw error("string is not valid UTF-8")
-                }
-                return text
-            case UInt8(ascii: "\\"):
-                index += 1
-                guard index < bytes.count else { throw error("unterminated string") }
-                let escape = bytes[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar) {
-                        guard bytes[index...].starts(with: [UInt8(ascii: "\\"), UInt8(ascii: "u")]) else {
-                            throw error("unpaired surrogate in a \\u escape")
-                        }
-                        index += 2
-                        let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw error("unpaired surrogate in a \\u escape") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00..<0xE000).contains(scalar) {
-                        throw error("unpaired surrogate in a \\u escape")
-                    }
-                    out.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar)!)).utf8))
-                default:
-                    index -= 1
-                    throw error("invalid escape in a string")
-                }
-            case 0..<0x20:
-                throw error("unescaped control character in a string")
-            default:
-                out.append(byte)
-                index += 1
-            }
+        do {
+            try scanner.scanString(into: &out)
+        } catch {
+            throw self.error(Self.reason(error.kind), at: error.offset)
         }
+        // The scanner has checked the UTF-8.
+        return String(decoding: out, as: UTF8.self)
     }
 
-    mutating func hex4() throws(JSONValue.SyntaxError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw error("unterminated \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[index]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw error("invalid \\u escape")
-            }
-            value = value << 4 | digit
-            index += 1
+    /// The report's wording of a string error.
+    private static func reason(_ kind: JSONScanError.Kind) -> String {
+        switch kind {
+        case .unterminatedString: "unterminated string"
+        case .controlCharacter: "unescaped control character in a string"
+        case .invalidEscape: "invalid escape in a string"
+        case .truncatedUnicodeEscape: "unterminated \\u escape"
+        case .invalidUnicodeEscape: "invalid \\u escape"
+        case .loneSurrogate: "unpaired surrogate in a \\u escape"
+        case .invalidUTF8: "string is not valid UTF-8"
+        default: "malformed string"
         }
-        return value
     }
 }

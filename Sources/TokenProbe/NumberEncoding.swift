@@ -8,14 +8,6 @@ public enum NumberEncoding: String, Sendable, CaseIterable, Comparable {
     /// `"number": "13800138000"`.
     case string
 
-    /// `number as a JSON integer`, for report lines.
-    public var phrase: String {
-        switch self {
-        case .integer: "number as a JSON integer"
-        case .string: "number as a JSON string"
-        }
-    }
-
     /// The encodings to alternate for `number`, integer first. A number is sent as an integer
     /// only when that is valid JSON and exact: 1 to 15 digits (E.164's maximum), no leading zero.
     public static func encodings(for number: String) -> [NumberEncoding] {

@@ -14,6 +14,9 @@ public struct ProbeConfiguration: Sendable {
     public var url: ProbeURL
     /// The phone number to ask about, as typed.
     public var number: String
+    /// The default country code for reading `number`, as the store's normaliser reads it; only
+    /// the report's masked number depends on it.
+    public var countryCode: Int
     /// How many requests to send (alternating the number's encodings).
     public var count: Int
     /// Certificate checking.
@@ -35,12 +38,13 @@ public struct ProbeConfiguration: Sendable {
 
     /// Creates a configuration; every field but the URL and number has a default.
     public init(
-        url: ProbeURL, number: String, count: Int = ProbeConfiguration.defaultCount, trust: TrustMode = .systemStore,
-        timeoutMilliseconds: Int = 2000, budgetMilliseconds: Int = 500, maximumRedirects: Int = 3,
-        maximumConsecutiveFailures: Int = 3
+        url: ProbeURL, number: String, countryCode: Int = 86, count: Int = ProbeConfiguration.defaultCount,
+        trust: TrustMode = .systemStore, timeoutMilliseconds: Int = 2000, budgetMilliseconds: Int = 500,
+        maximumRedirects: Int = 3, maximumConsecutiveFailures: Int = 3
     ) {
         self.url = url
         self.number = number
+        self.countryCode = countryCode
         self.count = count
         self.trust = trust
         self.timeoutMilliseconds = timeoutMilliseconds

@@ -1,7 +1,7 @@
 import TokenCore
 
 extension ProbeReport {
-    /// `probe: POST https://…?key=***, number 138****8000 as a JSON integer and as a string, 5 requests`.
+    /// `probe: POST https://…?key=***, number +86138******00 as a JSON integer and as a string, 5 requests`.
     public var headline: String {
         let encodings = NumberEncoding.encodings(for: run.number)
         let written =
@@ -23,7 +23,7 @@ extension ProbeReport {
     }
 
     /// The report for scripts, one JSON object:
-    /// `{"url":"…","number":"138****8000","requested":5,"sent":5,"answered":5,"accepted":true,
+    /// `{"url":"…","number":"+86138******00","requested":5,"sent":5,"answered":5,"accepted":true,
     /// "verdict":"…","checks":[{"level":"ok","check":"status","encodings":["integer","string"],
     /// "message":"status 200"},…],"latency_ms":{"p50":1.2,"p99":3.4,"max":3.4,"first":3.4,
     /// "over_budget":0,"budget":500}|null,"certificate":{"expires":"2027-02-17","days_left":83,

@@ -334,9 +334,9 @@ public struct ProbeReport: Sendable {
         for parameter in contentType.split(separator: ";").dropFirst() {
             let parts = parameter.split(separator: "=", maxSplits: 1)
             guard parts.count == 2,
-                parts[0].trimmingSpaces().lowercased() == "charset"
+                parts[0].trimmingASCIIWhitespace().lowercased() == "charset"
             else { continue }
-            var value = parts[1].trimmingSpaces()
+            var value = parts[1].trimmingASCIIWhitespace()
             if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 {
                 value = String(value.dropFirst().dropLast())
             }
@@ -504,11 +504,5 @@ public struct ProbeReport: Sendable {
             count += 1
         }
         return out
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingSpaces() -> String {
-        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }

@@ -1,3 +1,5 @@
+import TokenCore
+
 /// Everything a probe run recorded, before any judgement: the input of ``ProbeReport``.
 /// The libcurl transport fills it; unit tests write it by hand.
 public struct ProbeRun: Sendable, Equatable {
@@ -5,6 +7,8 @@ public struct ProbeRun: Sendable, Equatable {
     public var url: ProbeURL
     /// The number asked about, as typed.
     public var number: String
+    /// The default country code `number` is read with, for ``maskedNumber``.
+    public var countryCode: Int
     /// How many requests were asked for.
     public var requestedCount: Int
     /// How the certificate was checked.
@@ -22,12 +26,14 @@ public struct ProbeRun: Sendable, Equatable {
 
     /// Creates a run record.
     public init(
-        url: ProbeURL, number: String, requestedCount: Int, trust: ProbeConfiguration.TrustMode = .systemStore,
-        answers: [ProbeAnswer], certificate: ServerCertificate? = nil, startedAt: Int64,
-        timeoutMilliseconds: Int = 2000, stopReason: String? = nil
+        url: ProbeURL, number: String, countryCode: Int = 86, requestedCount: Int,
+        trust: ProbeConfiguration.TrustMode = .systemStore, answers: [ProbeAnswer],
+        certificate: ServerCertificate? = nil, startedAt: Int64, timeoutMilliseconds: Int = 2000,
+        stopReason: String? = nil
     ) {
         self.url = url
         self.number = number
+        self.countryCode = countryCode
         self.requestedCount = requestedCount
         self.trust = trust
         self.answers = answers
@@ -37,20 +43,9 @@ public struct ProbeRun: Sendable, Equatable {
         self.stopReason = stopReason
     }
 
-    /// The number with its middle digits hidden (`138****8000`), for the report.
+    /// The number as ``MaskedNumber`` shows it (`13800138000` → `+86138******00`), the same text
+    /// as the responder's log line for it.
     public var maskedNumber: String {
-        let digitCount = number.utf8.filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
-        var seen = 0
-        var out: [UInt8] = []
-        for byte in number.utf8 {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
-                out.append(byte)
-                continue
-            }
-            let keep = digitCount >= 9 ? (seen < 3 || seen >= digitCount - 4) : seen >= digitCount - 2
-            out.append(keep ? byte : UInt8(ascii: "*"))
-            seen += 1
-        }
-        return String(decoding: out, as: UTF8.self)
+        MaskedNumber.mask(written: number, countryCode: countryCode)
     }
 }

@@ -21,13 +21,13 @@ struct RequestLogLineTests {
         return (fields[1], String(fields[3].dropLast()))
     }
 
-    let found = TokenResponse(status: 200, body: [], outcome: .found, maskedNumber: "138****8000")
+    let found = TokenResponse(status: 200, body: [], outcome: .found, maskedNumber: "+86138******00")
 
     @Test("a found number: status, outcome, masked number and latency in milliseconds")
     func foundLine() {
         let line = logged(found, microseconds: 1_005)
         #expect(line?.level == "info")
-        #expect(line?.message == "status=200 outcome=found number=138****8000 latency_ms=1.005 request")
+        #expect(line?.message == "status=200 outcome=found number=+86138******00 latency_ms=1.005 request")
     }
 
     @Test("latency keeps three decimals", arguments: [

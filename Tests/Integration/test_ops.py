@@ -28,7 +28,7 @@ from udesk_it import ENDPOINT, FIXTURE_CSV, Nginx, Responder, request, run_token
 HEALTH = "/udesk/health"
 METRICS = "/udesk/metrics"
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-N, N_TOKEN, N_MASKED = "13800138000", "cust-0001", "138****8000"
+N, N_TOKEN, N_MASKED = "13800138000", "cust-0001", "+86138******00"
 
 
 def assert_json_error(status, headers, body, error_class):
@@ -199,8 +199,8 @@ def test_timestamp_window(windowed):
 
 
 def test_log_lines_mask_numbers_and_never_hold_tokens(ops):
-    cases = [(N, N_TOKEN, N_MASKED, 200), ("+86 139 0000 1111", TOKENS["+86 139 0000 1111"], "139****1111", 200),
-             (UNKNOWN_NUMBER, None, "139****5678", 404)]
+    cases = [(N, N_TOKEN, N_MASKED, 200), ("+86 139 0000 1111", TOKENS["+86 139 0000 1111"], "+86139******11", 200),
+             (UNKNOWN_NUMBER, None, "+86139******78", 404)]
     before = ops.responder_log().count(" request")
     for number, token, _, want in cases:
         status, _, body = ops.post(udesk_body(number))

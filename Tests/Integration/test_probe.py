@@ -85,7 +85,7 @@ def test_real_endpoint_is_accepted(nginx, tls):
     assert cp.stderr == b""
     lines = out.splitlines()
     assert lines[0].startswith("probe: POST https://127.0.0.1:"), out
-    assert "number 138****8000 as a JSON integer and as a string, 5 requests" in lines[0]
+    assert "number +86138******00 as a JSON integer and as a string, 5 requests" in lines[0]
     both = "[number as a JSON integer and as a string]"
     assert f"OK   status 200 {both}" in lines
     assert f"OK   Content-Type application/json; charset=utf-8 {both}" in lines
@@ -108,7 +108,7 @@ def test_real_endpoint_json(nginx, tls):
     doc = json.loads(cp.stdout)
     assert doc["accepted"] is True and doc["verdict"] == "Udesk would accept this endpoint"
     assert (doc["requested"], doc["sent"], doc["answered"]) == (4, 4, 4)
-    assert doc["number"] == "138****8000"
+    assert doc["number"] == "+86138******00"
     assert doc["connections"] == 1, "the 4 requests should share one kept-alive connection"
     assert doc["certificate"]["verification"] == "cafile"
     assert doc["certificate"]["days_left"] in expiry(cert)[0]

@@ -55,7 +55,7 @@ struct ProbeReportTests {
         #expect(report.accepted)
         #expect(
             report.text.split(separator: "\n").map(String.init) == [
-                "probe: POST https://udesk-token.example.com/udesk/customer_token?key=***, number 138****8000 as a JSON integer and as a string, 4 requests",
+                "probe: POST https://udesk-token.example.com/udesk/customer_token?key=***, number +86138******00 as a JSON integer and as a string, 4 requests",
                 "OK   certificate valid, expires in 83 days (2027-04-08)",
                 "OK   status 200 [number as a JSON integer and as a string]",
                 "OK   Content-Type application/json; charset=utf-8 [number as a JSON integer and as a string]",
@@ -403,7 +403,7 @@ struct ProbeReportTests {
             stopReason: "probe stopped after the first request")
         #expect(
             report.text.split(separator: "\n").map(String.init) == [
-                "probe: POST http://127.0.0.1:9/udesk/customer_token, number 138****8000 as a JSON integer and as a string, 1 request",
+                "probe: POST http://127.0.0.1:9/udesk/customer_token, number +86138******00 as a JSON integer and as a string, 1 request",
                 "WARN plain http: Udesk should call an https:// URL (the number and the key travel unencrypted)",
                 "FAIL connection refused: nothing listens on 127.0.0.1 port 9 (probe stopped after the first request)",
                 "Udesk would NOT accept this endpoint: connection refused",
@@ -450,7 +450,7 @@ struct ProbeReportTests {
             #expect(!output.contains("pa55"))
             #expect(!output.contains("13800138000"))
             #expect(output.contains("key=***"))
-            #expect(output.contains("138****8000"))
+            #expect(output.contains("+86138******00"))
         }
     }
 
@@ -459,7 +459,7 @@ struct ProbeReportTests {
         let report = Recorded.report(Recorded.alternating { Recorded.answer(encoding: $0) })
         #expect(
             report.json.hasPrefix(
-                #"{"url":"https://udesk-token.example.com/udesk/customer_token?key=***","number":"138****8000","requested":4,"sent":4,"answered":4,"accepted":true,"verdict":"Udesk would accept this endpoint","checks":[{"level":"ok","check":"certificate","encodings":[],"message":"certificate valid, expires in 83 days (2027-04-08)"},{"level":"ok","check":"status","encodings":["integer","string"],"message":"status 200"}"#
+                #"{"url":"https://udesk-token.example.com/udesk/customer_token?key=***","number":"+86138******00","requested":4,"sent":4,"answered":4,"accepted":true,"verdict":"Udesk would accept this endpoint","checks":[{"level":"ok","check":"certificate","encodings":[],"message":"certificate valid, expires in 83 days (2027-04-08)"},{"level":"ok","check":"status","encodings":["integer","string"],"message":"status 200"}"#
             ))
         #expect(
             report.json.hasSuffix(

@@ -35,14 +35,22 @@ struct ProbeRequestTests {
     }
 
     @Test(
-        "the number is masked in the report",
+        "the number is masked in the report as in the responder's log",
         arguments: [
-            ("13800138000", "138****8000"), ("+86 138 0013 8000", "+86 1** **** 8000"), ("12345678", "******78"),
-            ("010-12345678", "010-****5678"),
+            ("13800138000", "+86138******00"), ("+86 138 0013 8000", "+86138******00"), ("12345678", "12****78"),
+            ("010-12345678", "+86101*****78"),
         ])
     func maskedNumber(number: String, masked: String) throws {
         let run = ProbeRun(
             url: try ProbeURL("https://h/x"), number: number, requestedCount: 1, answers: [], startedAt: 0)
         #expect(run.maskedNumber == masked)
+    }
+
+    @Test("the number is read with the probe's country code")
+    func maskedNumberInAnotherCountry() throws {
+        let run = ProbeRun(
+            url: try ProbeURL("https://h/x"), number: "(415) 555-2671", countryCode: 1, requestedCount: 1, answers: [],
+            startedAt: 0)
+        #expect(run.maskedNumber == "+1415*****71")
     }
 }
