@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenCore"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "TokenStore", "TokenCore"]),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TokenStore", "TokenCore", "CFastCGI"]),
-        .testTarget(name: "TokenProbeTests", dependencies: ["TokenProbe"]),
+        .testTarget(name: "TokenProbeTests", dependencies: ["TokenProbe", "TokenCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -99,11 +99,7 @@ public struct LineLogHandler: LogHandler {
 
     /// `seconds` since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
     static func timestamp(at seconds: time_t) -> String {
-        var now = seconds
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        UTCTimestamp.iso8601(Int64(seconds))
     }
 }
 

@@ -3,7 +3,7 @@ import TokenCore
 
 /// Logging for the responder: swift-log to stderr (journald and Apache's error log collect it).
 ///
-/// One `info` line per request: status, outcome, the masked number (`138****5678`) and the
+/// One `info` line per request: status, outcome, the masked number (`+86138******78`) and the
 /// latency. Full numbers, tokens and keys are never logged at any level.
 public enum ResponderLogging {
     /// The label every line carries.

@@ -1,4 +1,5 @@
 import Glibc
+import TokenCore
 
 /// Reading secrets (the URL key, the mint key) from files: never from argv, where `ps` shows
 /// them to every user.
@@ -21,12 +22,9 @@ public enum SecretFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(description: "cannot read key file \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let bytes = readAll(fd, limit: 65536)
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
-        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
-            throw Failure(description: "key file \(path) is empty")
-        }
-        return Array(bytes[first...last])
+        let secret = readAll(fd, limit: 65536).trimmingASCIIWhitespace()
+        guard !secret.isEmpty else { throw Failure(description: "key file \(path) is empty") }
+        return Array(secret)
     }
 
     /// True if others than the owner and group can read `path` (worth a warning).

@@ -1,8 +1,8 @@
 /// Writing JSON text: string literals with the escapes RFC 8259 requires.
 public enum JSONText {
     /// Appends `value` as a quoted JSON string. Quotes, backslashes and control characters are
-    /// escaped; everything else, non-ASCII included, is copied as UTF-8, a run at a time (this
-    /// writes every answer's body; byte by byte it cost ~40 instructions a byte).
+    /// escaped; everything else, non-ASCII included, is copied as UTF-8, a run at a time rather
+    /// than byte by byte: this writes every answer's body (docs/PERFORMANCE.md).
     public static func appendString(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var value = value

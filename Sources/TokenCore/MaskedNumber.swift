@@ -58,8 +58,8 @@ public enum MaskedNumber {
         }
     }
 
-    /// Runs for every request's log line: plain loops rather than closures, 715 instructions a
-    /// request instead of 908 (callgrind, inclusive).
+    /// Runs for every request's log line: plain loops rather than closures, which cost a fifth
+    /// more here (docs/PERFORMANCE.md).
     private static func masked(utf8 text: UnsafeBufferPointer<UInt8>) -> String {
         var digitCount = 0
         for byte in text where byte.isASCIIDigit { digitCount += 1 }

@@ -68,7 +68,7 @@ extension ProbeReport {
             "certificate",
             object: run.certificate.map { certificate in
                 var entry = JSONObjectWriter()
-                entry.add("expires", certificate.notAfter.map(CertificateDate.isoDay))
+                entry.add("expires", certificate.notAfter.map(UTCTimestamp.isoDay))
                 if let notAfter = certificate.notAfter {
                     entry.add("days_left", CertificateDate.daysLeft(until: notAfter, now: run.startedAt))
                 } else {

@@ -106,11 +106,11 @@ public struct ProbeReport: Sendable {
         guard let notAfter = certificate.notAfter else { return nil }
         if let notBefore = certificate.notBefore, notBefore > now {
             return (
-                .fail, "certificate not valid until \(CertificateDate.isoDay(notBefore)) (check the server's clock)",
+                .fail, "certificate not valid until \(UTCTimestamp.isoDay(notBefore)) (check the server's clock)",
                 "certificate not yet valid"
             )
         }
-        let date = CertificateDate.isoDay(notAfter)
+        let date = UTCTimestamp.isoDay(notAfter)
         if notAfter <= now {
             let ago = -CertificateDate.daysLeft(until: notAfter, now: now)
             let when = ago == 0 ? "today" : "\(days(ago)) ago"

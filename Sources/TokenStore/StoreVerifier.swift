@@ -30,18 +30,10 @@ public struct StoreProblem: Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    /// The key with its middle digits masked (`+86138******00`), so a report can be mailed or
-    /// logged without carrying a full phone number.
+    /// The key masked by ``MaskedNumber/mask(key:)`` (`+86138******00`), as log lines show it,
+    /// so a report can be mailed or logged without carrying a full phone number.
     public var maskedKey: String? {
-        guard let key else { return nil }
-        let scalars = Array(key.unicodeScalars)
-        let shown = scalars.count >= 8 ? 6 : min(3, scalars.count)
-        let tail = scalars.count >= 8 ? 2 : 0
-        var out = String.UnicodeScalarView()
-        for (i, s) in scalars.enumerated() {
-            out.append(i < shown || i >= scalars.count - tail ? s : "*")
-        }
-        return String(out)
+        key.map(MaskedNumber.mask(key:))
     }
 
     /// `kind: reason` or `key +86138******00: reason` (masked).

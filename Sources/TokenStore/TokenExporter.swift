@@ -1,3 +1,5 @@
+import TokenCore
+
 /// Writes the store as CSV that `tokenctl import` reads back: `import --replace` of an export
 /// gives back the same numbers and tokens.
 ///

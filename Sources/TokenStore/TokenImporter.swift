@@ -266,20 +266,11 @@ public struct TokenImporter {
 
     /// Column positions if `fields` is a header naming `number` and `customer_token` (or `token`).
     static func header(_ fields: [[UInt8]]) -> (number: Int, token: Int)? {
-        let names = fields.map { String(decoding: $0, as: UTF8.self).lowercased().trimmingSpaces() }
+        let names = fields.map { String(decoding: $0, as: UTF8.self).trimmingASCIIWhitespace().lowercased() }
         guard names.count == 2,
             let number = names.firstIndex(where: { $0 == "number" || $0 == "phone" }),
             let token = names.firstIndex(where: { $0 == "customer_token" || $0 == "token" })
         else { return nil }
         return (number, token)
-    }
-}
-
-extension String {
-    fileprivate func trimmingSpaces() -> String {
-        let scalars = unicodeScalars.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " })
-        var out = String.UnicodeScalarView()
-        out.append(contentsOf: scalars.reversed())
-        return String(out)
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import CommandSupport
 import Glibc
+import TokenCore
 import TokenProbe
 
 extension TokenCtl {
@@ -59,6 +61,9 @@ extension TokenCtl {
         @Flag(help: "Print one JSON object instead of lines.")
         var json = false
 
+        @Option(help: "Country calling code of the number if written without one; it is masked as the responder masks it. (env: TOKEN_COUNTRY_CODE, default: 86)")
+        var countryCode: Int?
+
         func validate() throws {
             do {
                 _ = try probeConfiguration()
@@ -86,7 +91,15 @@ extension TokenCtl {
             } else if insecure {
                 trust = .insecure
             }
-            let configuration = ProbeConfiguration(url: try ProbeURL(url), number: number, count: count, trust: trust)
+            let normaliser: PhoneNumberNormaliser
+            do {
+                normaliser = try PhoneNumberNormaliser.fromCommandLine(countryCode: countryCode)
+            } catch {
+                throw ProbeUsageError(error.message)
+            }
+            let configuration = ProbeConfiguration(
+                url: try ProbeURL(url), number: number, countryCode: normaliser.defaultCountryCode, count: count,
+                trust: trust)
             try configuration.validate()
             return configuration
         }

@@ -296,7 +296,7 @@ def test_verify_ok_and_problems(db):
     cp = ctl("verify", store=db)
     assert cp.returncode == 1
     out = cp.stdout.decode()
-    assert re.search(r"^key 138123\*+78: not canonical", out, re.M), out
+    assert re.search(r"^key 138\*{6}78: not canonical", out, re.M), out
     assert re.search(r"^token \+86138\*+79: token contains control characters$", out, re.M), out
     assert re.search(r"^token \+86138\*+70: empty token$", out, re.M), out
     assert out.endswith("3 problems\n")

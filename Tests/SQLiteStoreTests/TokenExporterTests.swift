@@ -108,9 +108,4 @@ struct TokenExporterTests {
         #expect(StoreTestSupport.mode(path) == 0o640)
         #expect(StoreTestSupport.files(in: directory.path, prefix: "out.csv.tmp-").isEmpty)
     }
-
-    @Test("ISO-8601 timestamps", arguments: [(Int64(0), "1970-01-01T00:00:00Z"), (1_714_979_289, "2024-05-06T07:08:09Z"), (4_102_444_800, "2100-01-01T00:00:00Z")])
-    func timestamps(seconds: Int64, text: String) {
-        #expect(UTCTimestamp.iso8601(seconds) == text)
-    }
 }
