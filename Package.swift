@@ -75,8 +75,9 @@ let package = Package(
 
         .testTarget(name: "TokenCoreTests", dependencies: ["TokenCore"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenCore"]),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "TokenStore", "TokenCore"]),
-        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TokenStore", "TokenCore", "CFastCGI"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "TokenStore", "TokenCore", "CSQLite"]),
+        .testTarget(
+            name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TokenStore", "TokenCore", "CFastCGI"]),
         .testTarget(name: "TokenProbeTests", dependencies: ["TokenProbe", "TokenCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -17,8 +17,17 @@ public enum FastCGIRequestScan: Equatable, Sendable {
 
     /// FastCGI record types (FastCGI 1.0 specification, section 8).
     enum RecordType: UInt8 {
-        case beginRequest = 1, abortRequest = 2, endRequest = 3, params = 4, stdin = 5
-        case stdout = 6, stderr = 7, data = 8, getValues = 9, getValuesResult = 10, unknownType = 11
+        case beginRequest = 1
+        case abortRequest = 2
+        case endRequest = 3
+        case params = 4
+        case stdin = 5
+        case stdout = 6
+        case stderr = 7
+        case data = 8
+        case getValues = 9
+        case getValuesResult = 10
+        case unknownType = 11
     }
 
     /// Most parameter bytes a request may carry. nginx sends its `fastcgi_params` (about 1 KiB)
@@ -78,7 +87,9 @@ public enum FastCGIRequestScan: Equatable, Sendable {
                     if paramsCount == 0 {
                         paramsRange = range
                     } else {
-                        if params.isEmpty { params.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[paramsRange])) }
+                        if params.isEmpty {
+                            params.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[paramsRange]))
+                        }
                         params.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
                     }
                     paramsCount += length

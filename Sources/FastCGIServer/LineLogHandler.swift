@@ -55,7 +55,8 @@ public struct LineLogHandler: LogHandler {
             return
         }
         var bytes = Self.line(
-            stamp: Self.timestamp(), level: event.level, label: label, metadata: merged, message: event.message.description)
+            stamp: Self.timestamp(), level: event.level, label: label, metadata: merged,
+            message: event.message.description)
         if let writer {
             writer.submit(bytes)
         } else {
@@ -65,7 +66,9 @@ public struct LineLogHandler: LogHandler {
 
     /// One line as this handler writes it, in UTF-8: `STAMP LEVEL LABEL: [key=value ...] MESSAGE`,
     /// newline included, metadata sorted by key.
-    static func line(stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata = [:], message: String)
+    static func line(
+        stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata = [:], message: String
+    )
         -> [UInt8]
     {
         var bytes: [UInt8] = []

@@ -62,7 +62,8 @@ public enum ListeningSocket {
     /// Binds and listens on `path` (which must not exist) with `mode`.
     private static func listen(on path: String, mode: mode_t) throws(Failure) -> Int32 {
         var address = unixAddress(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        let fd = socket(
+            AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket(): \(errorString())") }
         // Bind under a restrictive umask, then set the exact mode: no window where the socket
         // is more open than asked.

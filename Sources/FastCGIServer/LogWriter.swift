@@ -1,8 +1,8 @@
 import CFastCGI
 import Glibc
-import TokenStore
 import Logging
 import Synchronization
+import TokenStore
 
 /// Writes log lines to a file descriptor (stderr) on a thread of its own.
 ///

@@ -20,7 +20,9 @@ public enum SecretFile {
     /// those bytes, not decoded as text. Refuses an empty file.
     public static func readBytes(_ path: String) throws(Failure) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: "cannot read key file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw Failure(description: "cannot read key file \(path): \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
         let secret = readAll(fd, limit: 65536).trimmingASCIIWhitespace()
         guard !secret.isEmpty else { throw Failure(description: "key file \(path) is empty") }

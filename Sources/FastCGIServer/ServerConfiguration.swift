@@ -76,7 +76,8 @@ extension ServerConfiguration {
         guard let minter = try makeMinter() else { return nil }
         let budget = MintBudget(maxNewRows: mintMaxRows) { limit in
             logger.warning(
-                "minting stopped: \(limit) new rows minted since start (--mint-max-rows); unknown numbers now get not-found until restart")
+                "minting stopped: \(limit) new rows minted since start (--mint-max-rows); unknown numbers now get not-found until restart"
+            )
         }
         return Minting(minter: minter, budget: budget) { error in
             logger.error("minted token not recorded (the reply still carries it)", metadata: ["cause": "\(error)"])

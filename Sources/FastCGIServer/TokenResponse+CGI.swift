@@ -23,4 +23,3 @@ extension TokenResponse {
         return out
     }
 }
-

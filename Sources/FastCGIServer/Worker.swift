@@ -57,7 +57,9 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
                 reader?.finishTurn(idle: server.workersServing.load(ordering: .relaxed) == 0)
                 reader?.releaseSnapshot()
                 logBuffer.flush()
-                if server.waiterSlot.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+                if server.waiterSlot.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
+                    .exchanged
+                {
                     let timeout = server.pending.isEmpty ? (stopping ? 100 : Self.waiterTimeoutMilliseconds) : 1
                     ready = epoll_wait(server.epollFD, &events, Int32(events.count), timeout)
                     server.waiterSlot.store(false, ordering: .releasing)
@@ -291,7 +293,8 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
     /// generation is closed.
     private func openReader() throws(StoreError) {
         let generation = server.readers.current
-        guard server.readers.waitForOlderReaders(than: generation, timeoutMicroseconds: Self.reopenWaitMicroseconds) else {
+        guard server.readers.waitForOlderReaders(than: generation, timeoutMicroseconds: Self.reopenWaitMicroseconds)
+        else {
             throw StoreError(.cannotOpen, "token store is being reopened; other workers still hold the previous files")
         }
         reader = try server.backend.openReader(minting: minting)

@@ -13,7 +13,8 @@ extension SQLiteWriter {
             throw StoreError(.invalidToken, "\(path): refused to store an invalid token (\(problem))")
         }
         return try transaction { () throws(StoreError) -> PutOutcome in
-            let current = try connection.prepare("SELECT token, minted FROM tokens WHERE number = ?1", persistent: false)
+            let current = try connection.prepare(
+                "SELECT token, minted FROM tokens WHERE number = ?1", persistent: false)
             try current.bind(key, at: 1)
             /// Runs `sql` with ?1 = key, ?2 = token, ?3 = now.
             func store(_ sql: String) throws(StoreError) {

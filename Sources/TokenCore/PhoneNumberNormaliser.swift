@@ -200,7 +200,9 @@ extension PhoneNumberNormaliser {
     }
 
     /// A national number of a country other than China, without deep validation.
-    private static func resolveNational(_ digits: DigitString, countryCode: Int) throws(InvalidPhoneNumber) -> DigitString {
+    private static func resolveNational(_ digits: DigitString, countryCode: Int) throws(InvalidPhoneNumber)
+        -> DigitString
+    {
         var national = digits
         let usesTrunkZero = usesTrunkPrefixZero(countryCode)
         if usesTrunkZero && national.digit(at: 0) == 0 {
@@ -233,7 +235,8 @@ extension PhoneNumberNormaliser {
         }
         // 3. After a bare country code 86, and an optional trunk 0.
         if digits.hasPrefix(86, length: 2),
-           let national = afterOptionalTrunkZero(digits.dropFirst(2), where: { $0.isLong }) {
+            let national = afterOptionalTrunkZero(digits.dropFirst(2), where: { $0.isLong })
+        {
             return national
         }
         // 4. After an IP-dialing prefix, and an optional trunk 0.
@@ -384,22 +387,22 @@ extension PhoneNumberNormaliser {
     static func isAssignedCountryCode(_ code: Int) -> Bool {
         switch code {
         case 1, 7, 20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49,
-             51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90,
-             91, 92, 93, 94, 95, 98,
-             211, 212, 213, 216, 218, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230,
-             231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246,
-             247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 260, 261, 262, 263,
-             264, 265, 266, 267, 268, 269, 290, 291, 297, 298, 299,
-             350, 351, 352, 353, 354, 355, 356, 357, 358, 359, 370, 371, 372, 373, 374, 375,
-             376, 377, 378, 380, 381, 382, 383, 385, 386, 387, 389,
-             420, 421, 423,
-             500, 501, 502, 503, 504, 505, 506, 507, 508, 509, 590, 591, 592, 593, 594, 595,
-             596, 597, 598, 599,
-             670, 672, 673, 674, 675, 676, 677, 678, 679, 680, 681, 682, 683, 685, 686, 687,
-             688, 689, 690, 691, 692,
-             800, 808, 850, 852, 853, 855, 856, 870, 878, 880, 881, 882, 883, 886, 888,
-             960, 961, 962, 963, 964, 965, 966, 967, 968, 970, 971, 972, 973, 974, 975, 976,
-             977, 979, 992, 993, 994, 995, 996, 998:
+            51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90,
+            91, 92, 93, 94, 95, 98,
+            211, 212, 213, 216, 218, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230,
+            231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246,
+            247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 260, 261, 262, 263,
+            264, 265, 266, 267, 268, 269, 290, 291, 297, 298, 299,
+            350, 351, 352, 353, 354, 355, 356, 357, 358, 359, 370, 371, 372, 373, 374, 375,
+            376, 377, 378, 380, 381, 382, 383, 385, 386, 387, 389,
+            420, 421, 423,
+            500, 501, 502, 503, 504, 505, 506, 507, 508, 509, 590, 591, 592, 593, 594, 595,
+            596, 597, 598, 599,
+            670, 672, 673, 674, 675, 676, 677, 678, 679, 680, 681, 682, 683, 685, 686, 687,
+            688, 689, 690, 691, 692,
+            800, 808, 850, 852, 853, 855, 856, 870, 878, 880, 881, 882, 883, 886, 888,
+            960, 961, 962, 963, 964, 965, 966, 967, 968, 970, 971, 972, 973, 974, 975, 976,
+            977, 979, 992, 993, 994, 995, 996, 998:
             true
         default:
             false
@@ -414,15 +417,15 @@ extension PhoneNumberNormaliser {
     private static func usesTrunkPrefixZero(_ code: Int) -> Bool {
         switch code {
         case 20, 27, 31, 32, 33, 40, 41, 43, 44, 46, 49, 51, 53, 54, 55, 57, 58, 60, 61, 62,
-             63, 64, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
-             211, 212, 213, 218, 231, 232, 233, 234, 243, 249, 250, 251, 252, 254, 255, 256,
-             260, 261, 262, 263, 264, 265, 291,
-             353, 355, 358, 359, 370, 373, 374, 377, 380, 381, 382, 383, 385, 386, 387, 389,
-             421, 423,
-             508, 590, 591, 593, 594, 595, 596, 598,
-             686,
-             850, 855, 856, 880, 886,
-             961, 962, 963, 964, 966, 967, 970, 971, 972, 976, 977, 994, 995, 996:
+            63, 64, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
+            211, 212, 213, 218, 231, 232, 233, 234, 243, 249, 250, 251, 252, 254, 255, 256,
+            260, 261, 262, 263, 264, 265, 291,
+            353, 355, 358, 359, 370, 373, 374, 377, 380, 381, 382, 383, 385, 386, 387, 389,
+            421, 423,
+            508, 590, 591, 593, 594, 595, 596, 598,
+            686,
+            850, 855, 856, 880, 886,
+            961, 962, 963, 964, 966, 967, 970, 971, 972, 976, 977, 994, 995, 996:
             true
         default:
             false
@@ -456,7 +459,7 @@ private enum Scanner {
         }
 
         var result = ScannedNumber()
-        var sawSignificant = false   // anything but whitespace
+        var sawSignificant = false  // anything but whitespace
         var inExtension = false
         var digitsOverflowed = false
         var index = scalars.startIndex
@@ -467,7 +470,8 @@ private enum Scanner {
                 sawSignificant = true
                 if inExtension {
                     if result.extensionDigits.count >= PhoneNumberNormaliser.maximumExtensionLength
-                        || !result.extensionDigits.append(digit) {
+                        || !result.extensionDigits.append(digit)
+                    {
                         digitsOverflowed = true
                     }
                 } else if !result.digits.append(digit) {
@@ -523,7 +527,7 @@ private enum Scanner {
     private static func isWhitespace(_ value: UInt32) -> Bool {
         switch value {
         case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200B, 0x2028, 0x2029, 0x202F,
-             0x205F, 0x2060, 0x3000, 0xFEFF:
+            0x205F, 0x2060, 0x3000, 0xFEFF:
             true
         default:
             false
@@ -533,17 +537,17 @@ private enum Scanner {
     /// Punctuation that groups digits and is ignored.
     private static func isSeparator(_ value: UInt32) -> Bool {
         switch value {
-        case 0x28, 0x29,              // ( )
-             0x2D, 0x2E, 0x2F,        // - . /
-             0x5B, 0x5D,              // [ ]
-             0xAD,                    // soft hyphen
-             0x2010...0x2015,         // hyphens and dashes
-             0x2212,                  // minus sign
-             0x30FC,                  // ー
-             0xFE63,                  // small hyphen-minus
-             0xFF08, 0xFF09,          // （ ）
-             0xFF0D, 0xFF0E, 0xFF0F,  // － ． ／
-             0xFF3B, 0xFF3D:          // ［ ］
+        case 0x28, 0x29,  // ( )
+            0x2D, 0x2E, 0x2F,  // - . /
+            0x5B, 0x5D,  // [ ]
+            0xAD,  // soft hyphen
+            0x2010...0x2015,  // hyphens and dashes
+            0x2212,  // minus sign
+            0x30FC,  // ー
+            0xFE63,  // small hyphen-minus
+            0xFF08, 0xFF09,  // （ ）
+            0xFF0D, 0xFF0E, 0xFF0F,  // － ． ／
+            0xFF3B, 0xFF3D:  // ［ ］
             true
         default:
             false
@@ -556,20 +560,21 @@ private enum Scanner {
     ) -> String.Index? {
         let next = scalars.index(after: index)
         switch scalars[index].value {
-        case 0x8F6C, 0x8F49,                  // 转 轉
-             0x23, 0xFF03, 0x2C, 0xFF0C,      // # ＃ , ，
-             0x78, 0x58:                      // x X
+        case 0x8F6C, 0x8F49,  // 转 轉
+            0x23, 0xFF03, 0x2C, 0xFF0C,  // # ＃ , ，
+            0x78, 0x58:  // x X
             return next
-        case 0x5206:                          // 分, then 机 or 機
+        case 0x5206:  // 分, then 机 or 機
             guard next < scalars.endIndex else { return nil }
             let second = scalars[next].value
             return second == 0x673A || second == 0x6A5F ? scalars.index(after: next) : nil
-        case 0x3B:                            // ;ext=
+        case 0x3B:  // ;ext=
             return match(";ext=", in: scalars, at: index)
-        case 0x65, 0x45:                      // e E: ext, extn, extension
-            guard let afterWord = match("extension", in: scalars, at: index)
-                ?? match("extn", in: scalars, at: index)
-                ?? match("ext", in: scalars, at: index)
+        case 0x65, 0x45:  // e E: ext, extn, extension
+            guard
+                let afterWord = match("extension", in: scalars, at: index)
+                    ?? match("extn", in: scalars, at: index)
+                    ?? match("ext", in: scalars, at: index)
             else { return nil }
             if afterWord < scalars.endIndex {
                 let punctuation = scalars[afterWord].value

@@ -117,7 +117,8 @@ public struct TokenHandler: Sendable {
             while start < end && isSpace(bytes[start]) { start += 1 }
             while end > start && isSpace(bytes[end - 1]) { end -= 1 }
             guard end - start == expectedMediaType.count else { return false }
-            for offset in 0..<expectedMediaType.count where lowercased(bytes[start + offset]) != expectedMediaType[offset] {
+            for offset in 0..<expectedMediaType.count
+            where lowercased(bytes[start + offset]) != expectedMediaType[offset] {
                 return false
             }
             return true

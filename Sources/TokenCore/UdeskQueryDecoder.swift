@@ -104,7 +104,9 @@ private struct Parser {
                     scanner.skipWhitespace()
                     switch scanner.peek() {
                     case UInt8(ascii: ","): scanner.index += 1
-                    case UInt8(ascii: "}"): scanner.index += 1; break memberLoop
+                    case UInt8(ascii: "}"):
+                        scanner.index += 1
+                        break memberLoop
                     default: throw SyntaxError(reason: "expected ',' or '}' after a member")
                     }
                 }

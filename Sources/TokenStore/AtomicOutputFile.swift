@@ -52,7 +52,9 @@ public final class AtomicOutputFile {
     public func commit(overwrite: Bool = true) throws(OutputError) {
         precondition(!committed, "committed twice")
         // fchmod again: whatever wrote the file (SQLite, for a backup) must not have widened it.
-        if fchmod(fd, Self.mode) != 0 { throw OutputError.system("cannot set the mode of \(temporaryPath)", errno: errno) }
+        if fchmod(fd, Self.mode) != 0 {
+            throw OutputError.system("cannot set the mode of \(temporaryPath)", errno: errno)
+        }
         if fsync(fd) != 0 { throw OutputError.system("cannot write \(path)", errno: errno) }
         isOpen = false
         if close(fd) != 0 { throw OutputError.system("cannot write \(path)", errno: errno) }

@@ -259,7 +259,8 @@ public struct TokenImporter {
             return "the file has no data rows; --replace would remove all \(report.rowsBefore) rows of the store"
         }
         if !limit.allows(removing: report.removed, of: report.rowsBefore) {
-            return "--replace would remove \(report.removed) of the store's \(report.rowsBefore) rows, more than --max-remove \(limit) allows; give --max-remove 100% (or a larger count) if that is intended"
+            return
+                "--replace would remove \(report.removed) of the store's \(report.rowsBefore) rows, more than --max-remove \(limit) allows; give --max-remove 100% (or a larger count) if that is intended"
         }
         return nil
     }

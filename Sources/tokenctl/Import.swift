@@ -53,9 +53,10 @@ extension TokenCtl {
         @Flag(help: "Leave rows with an invalid number or token out (and list them) instead of refusing the import.")
         var skipInvalid = false
 
-        @Option(help: ArgumentHelp(
-            "With --replace: most of the store's rows the import may remove, as a count (5000) or a percentage of the store (50%); more refuses the import. 100% allows anything.",
-            valueName: "N|P%"))
+        @Option(
+            help: ArgumentHelp(
+                "With --replace: most of the store's rows the import may remove, as a count (5000) or a percentage of the store (50%); more refuses the import. 100% allows anything.",
+                valueName: "N|P%"))
         var maxRemove: String = RemovalLimit.default.description
 
         @Flag(help: "Print the summary as one JSON object (problems included) on standard output.")
@@ -69,7 +70,8 @@ extension TokenCtl {
 
         func validate() throws {
             guard RemovalLimit(maxRemove) != nil else {
-                throw ValidationError("--max-remove must be a row count like 5000 or a percentage like 50%, got '\(maxRemove)'")
+                throw ValidationError(
+                    "--max-remove must be a row count like 5000 or a percentage like 50%, got '\(maxRemove)'")
             }
         }
 
@@ -117,7 +119,10 @@ extension TokenCtl {
                 printError("\(file): refused: \(refusal)")
             }
             let verb =
-                report.committed ? "imported" : (dryRun && !refused ? "dry run, would import" : (dryRun ? "dry run, would be refused" : "refused, nothing changed"))
+                report.committed
+                ? "imported"
+                : (dryRun && !refused
+                    ? "dry run, would import" : (dryRun ? "dry run, would be refused" : "refused, nothing changed"))
             print(
                 "\(verb): \(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged, \(report.removed) removed, \(report.skipped) skipped"
             )

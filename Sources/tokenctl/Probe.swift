@@ -61,7 +61,10 @@ extension TokenCtl {
         @Flag(help: "Print one JSON object instead of lines.")
         var json = false
 
-        @Option(help: "Country calling code of the number if written without one; it is masked as the responder masks it. (env: TOKEN_COUNTRY_CODE, default: 86)")
+        @Option(
+            help:
+                "Country calling code of the number if written without one; it is masked as the responder masks it. (env: TOKEN_COUNTRY_CODE, default: 86)"
+        )
         var countryCode: Int?
 
         func validate() throws {

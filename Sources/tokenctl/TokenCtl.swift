@@ -19,7 +19,9 @@ struct TokenCtl: ParsableCommand {
               TOKEN_STORE=/var/lib/udesk-token/tokens.db tokenctl verify
             """,
         version: ProductVersion.current,
-        subcommands: [Import.self, Export.self, Get.self, Put.self, Delete.self, Stats.self, Verify.self, Backup.self, Probe.self])
+        subcommands: [
+            Import.self, Export.self, Get.self, Put.self, Delete.self, Stats.self, Verify.self, Backup.self, Probe.self,
+        ])
 
     /// Declared here too so `tokenctl --store PATH <subcommand>` works: subcommands declaring
     /// the same option group inherit what was given before the subcommand name.
@@ -31,6 +33,8 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "The token store: a SQLite file, created by the first import. (env: TOKEN_STORE)")
     var store: String?
 
-    @Option(name: .long, help: "Country calling code of numbers written without one. (env: TOKEN_COUNTRY_CODE, default: 86)")
+    @Option(
+        name: .long, help: "Country calling code of numbers written without one. (env: TOKEN_COUNTRY_CODE, default: 86)"
+    )
     var countryCode: Int?
 }

@@ -31,9 +31,11 @@ struct FastCGIRequestScanTests {
         #expect(scan(big, maxBody: 200) == .incomplete)
     }
 
-    @Test("malformed streams are invalid", arguments: [
-        "overflowing pair", "short pair", "version", "type", "order", "id", "begin length",
-    ])
+    @Test(
+        "malformed streams are invalid",
+        arguments: [
+            "overflowing pair", "short pair", "version", "type", "order", "id", "begin length",
+        ])
     func malformed(_ name: String) {
         let stream: [UInt8]
         switch name {

@@ -80,7 +80,10 @@ struct FastCGIShimTests {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, -1, 0)
         for round in 1...3 {
-            Self.send(Self.request(keepConnection: true, params: [("REQUEST_METHOD", "POST")], stdin: Array("body\(round)".utf8)), to: client)
+            Self.send(
+                Self.request(
+                    keepConnection: true, params: [("REQUEST_METHOD", "POST")], stdin: Array("body\(round)".utf8)),
+                to: client)
             let (method, body) = serveOne(on: server, request: &request)
             #expect(method == "POST")
             #expect(body == "body\(round)")
@@ -126,7 +129,9 @@ struct FastCGIShimTests {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, -1, 0)
         let (server, client) = Self.socketPair()
-        Self.send(Self.request(keepConnection: true, params: [("REQUEST_METHOD", "POST")], stdin: Array("x".utf8), role: 2), to: client)
+        Self.send(
+            Self.request(keepConnection: true, params: [("REQUEST_METHOD", "POST")], stdin: Array("x".utf8), role: 2),
+            to: client)
         #expect(token_fcgx_accept_on(&request, server) == 0)
         #expect(token_fcgx_is_responder(&request) == 0)
         token_fcgx_refuse_role(&request)
@@ -139,7 +144,9 @@ struct FastCGIShimTests {
 
         let (next, nextClient) = Self.socketPair()
         defer { close(nextClient) }
-        Self.send(Self.request(keepConnection: true, params: [("REQUEST_METHOD", "POST")], stdin: Array("y".utf8)), to: nextClient)
+        Self.send(
+            Self.request(keepConnection: true, params: [("REQUEST_METHOD", "POST")], stdin: Array("y".utf8)),
+            to: nextClient)
         let (method, body) = serveOne(on: next, request: &request)
         #expect(token_fcgx_is_responder(&request) != 0)
         #expect(method == "POST" && body == "y")

@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import Testing
+
 @testable import FastCGIServer
 
 /// A pipe whose read end is non-blocking, so "nothing written yet" reads as empty.
@@ -137,7 +138,9 @@ struct LogWriterTests {
         let after = text.utf8.dropFirst(filled).split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
         let warning = "log lines dropped: stderr was not taking them"
         #expect(
-            after.allSatisfy { $0.elementsEqual(line.dropLast()) || String(decoding: $0, as: UTF8.self).hasSuffix(warning) })
+            after.allSatisfy {
+                $0.elementsEqual(line.dropLast()) || String(decoding: $0, as: UTF8.self).hasSuffix(warning)
+            })
         #expect(text.hasSuffix("\n"))
     }
 

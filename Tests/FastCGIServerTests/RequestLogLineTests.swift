@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import Testing
 import TokenCore
+
 @testable import FastCGIServer
 
 @Suite("request log line")
@@ -30,9 +31,11 @@ struct RequestLogLineTests {
         #expect(line?.message == "status=200 outcome=found number=+86138******00 latency_ms=1.005 request")
     }
 
-    @Test("latency keeps three decimals", arguments: [
-        (Int64(0), "0.000"), (5, "0.005"), (42, "0.042"), (100, "0.100"), (999, "0.999"), (12_345, "12.345"),
-    ])
+    @Test(
+        "latency keeps three decimals",
+        arguments: [
+            (Int64(0), "0.000"), (5, "0.005"), (42, "0.042"), (100, "0.100"), (999, "0.999"), (12_345, "12.345"),
+        ])
     func latency(microseconds: Int64, text: String) {
         #expect(logged(found, microseconds: microseconds)?.message.contains(" latency_ms=\(text) ") == true)
     }
@@ -40,7 +43,8 @@ struct RequestLogLineTests {
     @Test("a rejected request without a number names its error code; other endpoints are named")
     func rejectedAndEndpoint() {
         let rejected = TokenResponse(status: 400, body: [], outcome: .rejected(code: "invalid_json"))
-        #expect(logged(rejected, microseconds: 7)?.message == "status=400 outcome=invalid_json latency_ms=0.007 request")
+        #expect(
+            logged(rejected, microseconds: 7)?.message == "status=400 outcome=invalid_json latency_ms=0.007 request")
         let health = TokenResponse(status: 200, body: [], outcome: .found)
         #expect(
             logged(health, endpoint: .health, microseconds: 7)?.message

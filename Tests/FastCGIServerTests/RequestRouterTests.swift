@@ -1,6 +1,7 @@
 import Testing
 import TokenCore
 import TokenStore
+
 @testable import FastCGIServer
 
 /// A store for the router: a dictionary, or the error that keeps the store closed.
@@ -50,7 +51,8 @@ struct RequestRouterTests {
 
     /// The CGI variables of a POST from Udesk, plus `extra`.
     func variables(_ extra: [String: String] = [:]) -> Variables {
-        Variables(values: ["REQUEST_METHOD": "POST", "CONTENT_TYPE": "application/json;charset=utf8"].merging(extra) { $1 })
+        Variables(
+            values: ["REQUEST_METHOD": "POST", "CONTENT_TYPE": "application/json;charset=utf8"].merging(extra) { $1 })
     }
 
     func answer(
@@ -102,13 +104,15 @@ struct RequestRouterTests {
         let ok = answer(["TOKEN_ENDPOINT": "health"])
         #expect(ok.endpoint == .health)
         #expect(ok.status == 200 && ok.body == #"{"status":"ok"}"#)
-        let down = answer(["TOKEN_ENDPOINT": "health"], store: FakeStore(failure: StoreError(.database, "disk I/O error")))
+        let down = answer(
+            ["TOKEN_ENDPOINT": "health"], store: FakeStore(failure: StoreError(.database, "disk I/O error")))
         #expect(down.status == 503 && down.body == #"{"status":"unavailable"}"#)
     }
 
     @Test("health needs no body, method or content type")
     func healthIgnoresRequest() {
-        #expect(answer(["TOKEN_ENDPOINT": "health", "REQUEST_METHOD": "GET", "CONTENT_TYPE": ""], body: []).status == 200)
+        #expect(
+            answer(["TOKEN_ENDPOINT": "health", "REQUEST_METHOD": "GET", "CONTENT_TYPE": ""], body: []).status == 200)
     }
 
     @Test("metrics: Prometheus text with the store's row count and the answers recorded so far")

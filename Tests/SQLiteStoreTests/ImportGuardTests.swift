@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import TokenCore
+
 @testable import SQLiteStore
 @testable import TokenStore
 
@@ -19,7 +20,8 @@ struct ImportGuardTests {
     @Test("--replace of a header-only file is refused and changes nothing")
     func headerOnly() throws {
         try StoreTestSupport.importCSV(rows(10), into: store, in: directory)
-        let report = try StoreTestSupport.importCSV("number,customer_token\n", into: store, in: directory, replace: true)
+        let report = try StoreTestSupport.importCSV(
+            "number,customer_token\n", into: store, in: directory, replace: true)
         #expect(!report.committed)
         #expect(report.refusal?.contains("no data rows") == true)
         #expect(try count() == 10)
@@ -35,11 +37,13 @@ struct ImportGuardTests {
         try StoreTestSupport.importCSV(rows(200), into: store, in: directory)
         var text = rows(200, tag: "new")
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        text = lines.enumerated().map { $0.offset == 101 ? $0.element + "\"" : String($0.element) }.joined(separator: "\n")
+        text = lines.enumerated().map { $0.offset == 101 ? $0.element + "\"" : String($0.element) }.joined(
+            separator: "\n")
         var options = TokenImporter.Options()
         options.replace = true
         options.skipInvalid = true
-        let report = try StoreTestSupport.importCSV(text, into: SQLiteWriter(path: store), in: directory, options: options)
+        let report = try StoreTestSupport.importCSV(
+            text, into: SQLiteWriter(path: store), in: directory, options: options)
         #expect(!report.committed)
         #expect(report.syntaxError?.line == 102)
         #expect(report.isRefused(skipInvalid: true))
@@ -56,9 +60,11 @@ struct ImportGuardTests {
         #expect(refused.removed == 6)
         #expect(refused.refusal?.contains("remove 6 of the store's 10 rows") == true)
         #expect(try count() == 10)
-        let byCount = try StoreTestSupport.importCSV(keepFour, into: store, in: directory, replace: true, maxRemove: .rows(5))
+        let byCount = try StoreTestSupport.importCSV(
+            keepFour, into: store, in: directory, replace: true, maxRemove: .rows(5))
         #expect(!byCount.committed)
-        let allowed = try StoreTestSupport.importCSV(keepFour, into: store, in: directory, replace: true, maxRemove: .rows(6))
+        let allowed = try StoreTestSupport.importCSV(
+            keepFour, into: store, in: directory, replace: true, maxRemove: .rows(6))
         #expect(allowed.committed && allowed.removed == 6)
         #expect(try count() == 4)
         // Half of the store is still within the default.
@@ -84,7 +90,9 @@ struct ImportGuardTests {
         // Let the store grow by a few pages only: the import below fails with SQLITE_FULL.
         let pages = try writer.connection.integer("PRAGMA page_count") ?? 0
         try writer.connection.execute("PRAGMA max_page_count = \(pages + 60)")
-        let big = "number,customer_token\n" + (0..<5000).map { "139\(padded($0, 8)),\(String(repeating: "x", count: 100))-\($0)\n" }.joined()
+        let big =
+            "number,customer_token\n"
+            + (0..<5000).map { "139\(padded($0, 8)),\(String(repeating: "x", count: 100))-\($0)\n" }.joined()
         // A small cache makes SQLite spill pages into the log before the failure, as a large import does.
         var options = TokenImporter.Options()
         options.cacheKiB = 64

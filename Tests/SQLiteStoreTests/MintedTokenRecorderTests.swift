@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import TokenCore
+
 @testable import SQLiteStore
 @testable import TokenStore
 
@@ -30,7 +31,8 @@ struct MintedTokenRecorderTests {
         chmod(path, 0o440)
         defer { chmod(path, 0o640) }
         // root ignores file modes; a missing table is a write failure root cannot bypass.
-        try SQLiteConnection(path: path, flags: 2).execute("DROP TABLE tokens; CREATE TABLE tokens(number TEXT PRIMARY KEY, token TEXT NOT NULL) WITHOUT ROWID")
+        try SQLiteConnection(path: path, flags: 2).execute(
+            "DROP TABLE tokens; CREATE TABLE tokens(number TEXT PRIMARY KEY, token TEXT NOT NULL) WITHOUT ROWID")
         let minter = TokenMinter(keyBytes: Array("0123456789abcdef".utf8))
         let failures = FailureLog()
         let reader = try SQLiteReader(path: path, minting: .init(minter: minter) { failures.append("\($0)") })

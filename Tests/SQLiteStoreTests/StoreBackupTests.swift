@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import TokenCore
+
 @testable import SQLiteStore
 @testable import TokenStore
 
@@ -10,7 +11,8 @@ struct StoreBackupTests {
     var store: String { "\(directory.path)/tokens.db" }
 
     func makeStore() throws {
-        try StoreTestSupport.importCSV("number,customer_token\n13800138000,a\n13900001111,b\n", into: store, in: directory)
+        try StoreTestSupport.importCSV(
+            "number,customer_token\n13800138000,a\n13900001111,b\n", into: store, in: directory)
     }
 
     @Test("the copy is a token store with the same rows, mode 0640, no temporary file left")
@@ -20,11 +22,14 @@ struct StoreBackupTests {
         let size = try SQLiteInspector(path: store).backup(to: destination)
         #expect(size > 0)
         #expect(StoreTestSupport.mode(destination) == 0o640)
-        #expect(try StoreTestSupport.exportCSV(destination, in: directory) == StoreTestSupport.exportCSV(store, in: directory))
+        #expect(
+            try StoreTestSupport.exportCSV(destination, in: directory)
+                == StoreTestSupport.exportCSV(store, in: directory))
         #expect(try SQLiteReader(path: destination).token(forKey: "+8613800138000") == "a")
         #expect(StoreTestSupport.files(in: directory.path, prefix: "copy.db.tmp-").isEmpty)
         var found = 0
-        try StoreVerifier(normaliser: PhoneNumberNormaliser()).run(SQLiteInspector(path: destination)) { _ in found += 1 }
+        try StoreVerifier(normaliser: PhoneNumberNormaliser()).run(SQLiteInspector(path: destination)) { _ in found += 1
+        }
         #expect(found == 0)
     }
 

@@ -1,5 +1,7 @@
+import CSQLite
 import Glibc
 import TokenCore
+
 @testable import SQLiteStore
 @testable import TokenStore
 
@@ -58,7 +60,7 @@ enum StoreTestSupport {
 
     /// Runs SQL on the store directly, to make states tokenctl itself never writes.
     static func execute(_ sql: String, on store: String) throws {
-        try SQLiteConnection(path: store, flags: 2 /* SQLITE_OPEN_READWRITE */).execute(sql)
+        try SQLiteConnection(path: store, flags: SQLITE_OPEN_READWRITE).execute(sql)
     }
 
     /// `st_mode & 0o777` of `path`.

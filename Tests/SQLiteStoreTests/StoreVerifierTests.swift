@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import TokenCore
+
 @testable import SQLiteStore
 @testable import TokenStore
 
@@ -37,7 +38,9 @@ struct StoreVerifierTests {
         let found = try problems()
         #expect(found.map(\.kind) == [.key, .key])
         #expect(found.map(\.key) == ["13800138000", "not a number"])
-        #expect(found[0].description == "key 138******00: not canonical: the responder looks this number up under another key")
+        #expect(
+            found[0].description
+                == "key 138******00: not canonical: the responder looks this number up under another key")
         #expect(found[0].line(showingKey: true).hasPrefix("key 13800138000: "))
         #expect(found[1].reason.hasPrefix("not a valid number: "))
     }
@@ -53,7 +56,10 @@ struct StoreVerifierTests {
             """, on: store)
         let found = try problems()
         #expect(found.map(\.kind) == [.token, .token, .token])
-        #expect(Set(found.map(\.reason)) == ["empty token", "token longer than 255 bytes", "token contains control characters"])
+        #expect(
+            Set(found.map(\.reason)) == [
+                "empty token", "token longer than 255 bytes", "token contains control characters",
+            ])
     }
 
     @Test("a schema version other than the current one is reported")
@@ -90,9 +96,11 @@ struct StoreVerifierTests {
         }
     }
 
-    @Test("keys are masked as the responder's log masks them", arguments: [
-        ("+8613800138000", "+86138******00"), ("+14155552671", "+1415*****71"), ("12345", "***45"),
-    ])
+    @Test(
+        "keys are masked as the responder's log masks them",
+        arguments: [
+            ("+8613800138000", "+86138******00"), ("+14155552671", "+1415*****71"), ("12345", "***45"),
+        ])
     func masking(key: String, masked: String) {
         #expect(StoreProblem(kind: .key, key: key, reason: "").maskedKey == masked)
     }

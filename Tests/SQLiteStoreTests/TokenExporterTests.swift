@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import TokenCore
+
 @testable import SQLiteStore
 @testable import TokenStore
 
@@ -42,7 +43,8 @@ struct TokenExporterTests {
     func lineBreaks() throws {
         _ = try SQLiteWriter(path: store)
         try StoreTestSupport.execute(
-            "INSERT INTO tokens(number, token, updated_at) VALUES('+8613800138000', 'a' || char(10) || 'b', 0)", on: store)
+            "INSERT INTO tokens(number, token, updated_at) VALUES('+8613800138000', 'a' || char(10) || 'b', 0)",
+            on: store)
         let csv = try StoreTestSupport.exportCSV(store, in: directory)
         #expect(csv == "number,customer_token\n+8613800138000,\"a\nb\"\n")
     }
@@ -55,7 +57,8 @@ struct TokenExporterTests {
         let first = try StoreTestSupport.exportCSV(store, in: directory)
         let copy = "\(directory.path)/copy.db"
         try StoreTestSupport.importCSV("number,customer_token\n13700000000,gone\n", into: copy, in: directory)
-        let report = try StoreTestSupport.importCSV(first, into: copy, in: directory, replace: true, maxRemove: .percent(100))
+        let report = try StoreTestSupport.importCSV(
+            first, into: copy, in: directory, replace: true, maxRemove: .percent(100))
         #expect(report.committed && report.problems.isEmpty)
         #expect(report.removed == 1)
         #expect(try StoreTestSupport.exportCSV(copy, in: directory) == first)
@@ -66,7 +69,8 @@ struct TokenExporterTests {
 
     @Test("--minted writes minted rows only, with first_seen in ISO-8601 UTC")
     func minted() throws {
-        try StoreTestSupport.importCSV("number,customer_token\n13800138000,a\n13900001111,b\n", into: store, in: directory)
+        try StoreTestSupport.importCSV(
+            "number,customer_token\n13800138000,a\n13900001111,b\n", into: store, in: directory)
         try StoreTestSupport.execute(
             "UPDATE tokens SET minted = 1, updated_at = 1714979289 WHERE number = '+8613900001111'", on: store)
         let csv = try StoreTestSupport.exportCSV(store, in: directory, minted: true)

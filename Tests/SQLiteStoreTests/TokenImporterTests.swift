@@ -1,6 +1,8 @@
+import CSQLite
 import Glibc
 import Testing
 import TokenCore
+
 @testable import SQLiteStore
 @testable import TokenStore
 
@@ -16,7 +18,8 @@ struct TokenImporterTests {
         options.replace = replace
         options.dryRun = dryRun
         options.skipInvalid = skipInvalid
-        return try StoreTestSupport.importCSV(text, into: SQLiteWriter(path: storePath), in: directory, options: options)
+        return try StoreTestSupport.importCSV(
+            text, into: SQLiteWriter(path: storePath), in: directory, options: options)
     }
 
     func token(_ number: String) throws -> String? {
@@ -89,7 +92,10 @@ struct TokenImporterTests {
     func conflicts() throws {
         let report = try importText("number,customer_token\n13800138000,a\n+86 138 0013 8000,b\n013800138000,a\n")
         #expect(!report.committed)
-        #expect(report.problems == [ImportProblem(line: 3, reason: "conflict: same number as line 2 with a different token")])
+        #expect(
+            report.problems == [
+                ImportProblem(line: 3, reason: "conflict: same number as line 2 with a different token")
+            ])
     }
 
     @Test("--skip-invalid imports the good rows")
@@ -139,7 +145,7 @@ struct TokenStoreOpenTests {
     func newerSchema() throws {
         let path = "\(directory.path)/new.db"
         _ = try SQLiteWriter(path: path)
-        try SQLiteConnection(path: path, flags: 2 /* SQLITE_OPEN_READWRITE */).execute("PRAGMA user_version = 99")
+        try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE).execute("PRAGMA user_version = 99")
         #expect {
             try SQLiteReader(path: path)
         } throws: { error in

@@ -1,5 +1,6 @@
 import Testing
 import TokenCore
+
 @testable import SQLiteStore
 @testable import TokenStore
 
@@ -59,7 +60,8 @@ struct TokenStoreEditTests {
 
     @Test("delete removes one row and reports whether it was there")
     func delete() throws {
-        try StoreTestSupport.importCSV("number,customer_token\n13800138000,a\n13900001111,b\n", into: store, in: directory)
+        try StoreTestSupport.importCSV(
+            "number,customer_token\n13800138000,a\n13900001111,b\n", into: store, in: directory)
         let writer = try SQLiteWriter(path: store)
         #expect(try writer.delete(key: "+8613800138000"))
         #expect(try !writer.delete(key: "+8613800138000"))

@@ -1,5 +1,6 @@
 import Testing
 import TokenCore
+
 @testable import SQLiteStore
 @testable import TokenStore
 

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Testing
 import TokenCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The outcome of one normalisation, comparable in one `#expect`.
 typealias Outcome = Result<NormalisedNumber, InvalidPhoneNumber>
@@ -279,8 +280,10 @@ struct PhoneNumberNormaliserTests {
     func separatorsAnywhere() throws {
         var random = SplitMix64(state: 0x5EED_0001)
         let separators: [Character] = [" ", "-", ".", "(", ")", "/", "\u{3000}", "－", "（", "）", "—", "\t"]
-        let written = ["+8613812345678", "013812345678", "01012345678", "075512345678", "+442079460958",
-                       "0014155552671", "4001234567", "1795113812345678", "8601012345678"]
+        let written = [
+            "+8613812345678", "013812345678", "01012345678", "075512345678", "+442079460958",
+            "0014155552671", "4001234567", "1795113812345678", "8601012345678",
+        ]
         for number in written {
             let expected = try normaliser.normalise(number).key
             for _ in 0..<200 {
@@ -329,8 +332,9 @@ struct PhoneNumberNormaliserTests {
             case .success(let number):
                 successes += 1
                 #expect(isCanonicalKeyShape(number.key), "\(String(reflecting: written))")
-                #expect(outcome(number.key) == .success(NormalisedNumber(key: number.key)),
-                        "\(String(reflecting: written)) → \(number.key)")
+                #expect(
+                    outcome(number.key) == .success(NormalisedNumber(key: number.key)),
+                    "\(String(reflecting: written)) → \(number.key)")
                 if let digits = number.extension {
                     #expect(!digits.isEmpty && digits.count <= PhoneNumberNormaliser.maximumExtensionLength)
                     #expect(digits.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
@@ -343,8 +347,9 @@ struct PhoneNumberNormaliserTests {
         #expect(successes > 1_000)
     }
 
-    @Test("random digit strings, any default country: keys are canonical and fixed points",
-          arguments: [86, 44, 1, 39, 852])
+    @Test(
+        "random digit strings, any default country: keys are canonical and fixed points",
+        arguments: [86, 44, 1, 39, 852])
     func fuzzDigits(defaultCountryCode: Int) {
         let normaliser = PhoneNumberNormaliser(defaultCountryCode: defaultCountryCode)
         var random = SplitMix64(state: 0xD161_7500 &+ UInt64(defaultCountryCode))
@@ -359,8 +364,9 @@ struct PhoneNumberNormaliserTests {
             guard case .success(let number) = outcome(written, normaliser) else { continue }
             successes += 1
             #expect(isCanonicalKeyShape(number.key), "\(written)")
-            #expect(outcome(number.key, normaliser) == .success(NormalisedNumber(key: number.key)),
-                    "\(written) → \(number.key)")
+            #expect(
+                outcome(number.key, normaliser) == .success(NormalisedNumber(key: number.key)),
+                "\(written) → \(number.key)")
             #expect(number.extension == nil)
         }
         #expect(successes > 5_000)

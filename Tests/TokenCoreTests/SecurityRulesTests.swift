@@ -3,7 +3,9 @@ import TokenCore
 
 @Suite("Shared key, timestamp window and the masked number")
 struct SecurityRulesTests {
-    func request(query: String = "", body: String, method: String = "POST", at now: Int64 = 1_700_000_000) -> TokenRequest {
+    func request(query: String = "", body: String, method: String = "POST", at now: Int64 = 1_700_000_000)
+        -> TokenRequest
+    {
         let bytes = Array(body.utf8)
         return TokenRequest(
             method: method, contentType: "application/json", contentLength: bytes.count, body: bytes,

@@ -73,21 +73,63 @@ struct TokenHandlerTests {
         "each error has its status and code",
         arguments: [
             (TokenRequest(method: "GET", contentType: nil, contentLength: nil, body: []), 405, "method_not_allowed"),
-            (TokenRequest(method: "PUT", contentType: json, contentLength: 2, body: Array("{}".utf8)), 405, "method_not_allowed"),
-            (TokenRequest(method: "POST", contentType: nil, contentLength: 2, body: Array("{}".utf8)), 415, "unsupported_media_type"),
-            (TokenRequest(method: "POST", contentType: "text/plain", contentLength: 2, body: Array("{}".utf8)), 415, "unsupported_media_type"),
-            (TokenRequest(method: "POST", contentType: "application/jsonx", contentLength: 2, body: Array("{}".utf8)), 415, "unsupported_media_type"),
-            (TokenRequest(method: "POST", contentType: "application/x-www-form-urlencoded", contentLength: 2, body: Array("{}".utf8)), 415, "unsupported_media_type"),
+            (
+                TokenRequest(method: "PUT", contentType: json, contentLength: 2, body: Array("{}".utf8)), 405,
+                "method_not_allowed"
+            ),
+            (
+                TokenRequest(method: "POST", contentType: nil, contentLength: 2, body: Array("{}".utf8)), 415,
+                "unsupported_media_type"
+            ),
+            (
+                TokenRequest(method: "POST", contentType: "text/plain", contentLength: 2, body: Array("{}".utf8)), 415,
+                "unsupported_media_type"
+            ),
+            (
+                TokenRequest(
+                    method: "POST", contentType: "application/jsonx", contentLength: 2, body: Array("{}".utf8)), 415,
+                "unsupported_media_type"
+            ),
+            (
+                TokenRequest(
+                    method: "POST", contentType: "application/x-www-form-urlencoded", contentLength: 2,
+                    body: Array("{}".utf8)), 415, "unsupported_media_type"
+            ),
             (TokenRequest(method: "POST", contentType: json, contentLength: 5000, body: []), 413, "body_too_large"),
-            (TokenRequest(method: "POST", contentType: json, contentLength: nil, body: [UInt8](repeating: 0x20, count: 4097)), 413, "body_too_large"),
+            (
+                TokenRequest(
+                    method: "POST", contentType: json, contentLength: nil, body: [UInt8](repeating: 0x20, count: 4097)),
+                413, "body_too_large"
+            ),
             (TokenRequest(method: "POST", contentType: json, contentLength: 0, body: []), 400, "empty_body"),
             (TokenRequest(method: "POST", contentType: json, contentLength: nil, body: []), 400, "empty_body"),
-            (TokenRequest(method: "POST", contentType: json, contentLength: 3, body: Array("{x}".utf8)), 400, "invalid_json"),
-            (TokenRequest(method: "POST", contentType: json, contentLength: 2, body: Array("{}".utf8)), 400, "missing_number"),
-            (TokenRequest(method: "POST", contentType: json, contentLength: 15, body: Array(#"{"number":true}"#.utf8)), 400, "invalid_field"),
-            (TokenRequest(method: "POST", contentType: json, contentLength: 13, body: Array(#"{"number":""}"#.utf8)), 422, "invalid_number"),
-            (TokenRequest(method: "POST", contentType: json, contentLength: 16, body: Array(#"{"number":"abc"}"#.utf8)), 422, "invalid_number"),
-            (TokenRequest(method: "POST", contentType: json, contentLength: 0, body: Array(#"{"number":13900000000}"#.utf8)), 404, "unknown_number"),
+            (
+                TokenRequest(method: "POST", contentType: json, contentLength: 3, body: Array("{x}".utf8)), 400,
+                "invalid_json"
+            ),
+            (
+                TokenRequest(method: "POST", contentType: json, contentLength: 2, body: Array("{}".utf8)), 400,
+                "missing_number"
+            ),
+            (
+                TokenRequest(
+                    method: "POST", contentType: json, contentLength: 15, body: Array(#"{"number":true}"#.utf8)), 400,
+                "invalid_field"
+            ),
+            (
+                TokenRequest(method: "POST", contentType: json, contentLength: 13, body: Array(#"{"number":""}"#.utf8)),
+                422, "invalid_number"
+            ),
+            (
+                TokenRequest(
+                    method: "POST", contentType: json, contentLength: 16, body: Array(#"{"number":"abc"}"#.utf8)), 422,
+                "invalid_number"
+            ),
+            (
+                TokenRequest(
+                    method: "POST", contentType: json, contentLength: 0, body: Array(#"{"number":13900000000}"#.utf8)),
+                404, "unknown_number"
+            ),
         ] as [(TokenRequest, Int, String)])
     func errors(request: TokenRequest, status: Int, code: String) {
         let (response, _) = respond(request)
@@ -122,7 +164,9 @@ struct TokenHandlerTests {
 
     @Test("error bodies never echo the number")
     func noEcho() {
-        for body in [#"{"number":"13912345678"}"#, #"{"number":"13912345678abc"}"#, #"{"number":"1391234567800000000000"}"#] {
+        for body in [
+            #"{"number":"13912345678"}"#, #"{"number":"13912345678abc"}"#, #"{"number":"1391234567800000000000"}"#,
+        ] {
             let (response, _) = respond(post(body))
             #expect(response.status >= 400)
             #expect(!text(response).contains("1391234567"))
@@ -178,7 +222,8 @@ struct MintingLimitTests {
         var configuration = HandlerConfiguration()
         configuration.unknownNumbers = .mint
         let body = Array(#"{"timestamp": 1501124998, "number": 13800138000}"#.utf8)
-        let request = TokenRequest(method: "POST", contentType: "application/json", contentLength: body.count, body: body)
+        let request = TokenRequest(
+            method: "POST", contentType: "application/json", contentLength: body.count, body: body)
         var lookup = ExhaustedMinting()
         let response = TokenHandler(configuration: configuration).respond(to: request, lookup: &lookup)
         #expect(response.status == 404)

@@ -3,10 +3,13 @@ import TokenCore
 
 @Suite("UTC dates")
 struct UTCTimestampTests {
-    @Test("ISO-8601 timestamps", arguments: [
-        (Int64(0), "1970-01-01T00:00:00Z"), (1_714_979_289, "2024-05-06T07:08:09Z"),
-        (4_102_444_800, "2100-01-01T00:00:00Z"), (951_782_400, "2000-02-29T00:00:00Z"), (-1, "1969-12-31T23:59:59Z"),
-    ])
+    @Test(
+        "ISO-8601 timestamps",
+        arguments: [
+            (Int64(0), "1970-01-01T00:00:00Z"), (1_714_979_289, "2024-05-06T07:08:09Z"),
+            (4_102_444_800, "2100-01-01T00:00:00Z"), (951_782_400, "2000-02-29T00:00:00Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+        ])
     func timestamps(seconds: Int64, text: String) {
         #expect(UTCTimestamp.iso8601(seconds) == text)
     }
@@ -19,7 +22,9 @@ struct UTCTimestampTests {
         #expect(UTCTimestamp.isoDay(-1) == "1969-12-31")
     }
 
-    @Test("dates back to seconds, and around again", arguments: [Int64(0), 1_714_979_289, 951_782_399, -86_401, 253_402_300_799])
+    @Test(
+        "dates back to seconds, and around again",
+        arguments: [Int64(0), 1_714_979_289, 951_782_399, -86_401, 253_402_300_799])
     func roundTrip(seconds: Int64) {
         let text = Array(UTCTimestamp.iso8601(seconds).utf8)
         func number(_ range: Range<Int>) -> Int { Int(String(decoding: text[range], as: UTF8.self))! }

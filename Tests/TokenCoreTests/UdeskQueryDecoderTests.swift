@@ -20,7 +20,10 @@ struct UdeskQueryDecoderTests {
             ("\u{FEFF}{\"number\":\"1\"}", "1", nil),
             (" \r\n\t{ \"number\" : 0 } \n", "0", nil),
             (#"{"number":"\u0031\u0033\u0038","timestamp":-5}"#, "138", -5),
-            (#"{"extra":{"a":[1,2,{"b":null}],"c":"\ud83d\ude00"},"number":"138","more":[true,false,-1.5e+3]}"#, "138", nil),
+            (
+                #"{"extra":{"a":[1,2,{"b":null}],"c":"\ud83d\ude00"},"number":"138","more":[true,false,-1.5e+3]}"#,
+                "138", nil
+            ),
             (#"{"number":"１３８ 转 12"}"#, "１３８ 转 12", nil),
             (#"{"\u006eumber":"138"}"#, "138", nil),
         ] as [(String, String, Int64?)])

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import TokenStore
 
 @Suite("Import rules, whatever the engine")
@@ -55,7 +56,8 @@ struct ImportRulesTests {
             $0.maxRemove = .percent(100)
         }
         #expect(allowed.committed && allowed.removed == 9 && allowed.updated == 1)
-        #expect(store.rows == ["+8613800138000": .init(token: "new", updatedAt: store.rows["+8613800138000"]!.updatedAt)])
+        #expect(
+            store.rows == ["+8613800138000": .init(token: "new", updatedAt: store.rows["+8613800138000"]!.updatedAt)])
     }
 
     @Test("limits parse as counts or percentages")
@@ -91,8 +93,13 @@ struct ExportVerifyRulesTests {
             "+8613800138000": .init(token: "plain"),
             "+861012345678": .init(token: "m", minted: true, updatedAt: 1_714_979_289),
         ]
-        #expect(try exported(store) == "number,customer_token\n+861012345678,m\n+8613800138000,plain\n+8613900001111,\"say \"\"hi\"\", ok\"\n")
-        #expect(try exported(store, minted: true) == "number,customer_token,first_seen\n+861012345678,m,2024-05-06T07:08:09Z\n")
+        #expect(
+            try exported(store)
+                == "number,customer_token\n+861012345678,m\n+8613800138000,plain\n+8613900001111,\"say \"\"hi\"\", ok\"\n"
+        )
+        #expect(
+            try exported(store, minted: true)
+                == "number,customer_token,first_seen\n+861012345678,m,2024-05-06T07:08:09Z\n")
     }
 
     func exported(_ store: MemoryStore, minted: Bool = false) throws -> String {
@@ -111,7 +118,9 @@ struct ExportVerifyRulesTests {
     @Test("verify reports damage, keys that are not canonical and tokens that break the rules")
     func verify() throws {
         let store = MemoryStore()
-        store.rows = ["+8613800138000": .init(token: "ok"), "13800138001": .init(token: "a"), "+8613800138002": .init(token: "")]
+        store.rows = [
+            "+8613800138000": .init(token: "ok"), "13800138001": .init(token: "a"), "+8613800138002": .init(token: ""),
+        ]
         store.damage = ["page 3: btree corrupt"]
         var found: [StoreProblem] = []
         let count = try StoreVerifier(normaliser: .init()).run(store) { found.append($0) }

@@ -1,4 +1,5 @@
 import Glibc
+
 @testable import TokenStore
 
 /// A store held in a dictionary behind the writer, inspector and import-session protocols: the

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TokenStore
 
 @Suite("Minting tokens")
@@ -14,10 +15,11 @@ struct TokenMinterTests {
         #expect(token != other.token(forKey: "+8613800138000"))
         #expect(token.hasPrefix("mt1_"))
         #expect(token.utf8.count == 26)
-        #expect(token.utf8.dropFirst(4).allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-        })
+        #expect(
+            token.utf8.dropFirst(4).allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+            })
     }
 
     @Test("base64url matches RFC 4648 test vectors")
