@@ -35,17 +35,17 @@ struct TokenResponderCommand: ParsableCommand {
         version: ProductVersion.current)
 
     /// The options, each with its environment fallback.
-    @OptionGroup var settings: Settings
+    @OptionGroup var options: ResponderOptions
 
     func validate() throws {
-        _ = try settings.configuration()
+        _ = try options.settings.configuration()
     }
 
     func run() throws {
         // Before anything can connect: a SIGTERM that arrives while starting up is handled as a
         // shutdown by the signal thread (threads inherit the mask), not as the default kill.
         ShutdownSignals.blockInCurrentThread()
-        let configuration = try settings.configuration()
+        let configuration = try options.settings.configuration()
         try configuration.store.withBackend(FastCGIService(configuration: configuration))
     }
 
@@ -120,7 +120,7 @@ struct TokenResponderCommand: ParsableCommand {
         if CGIResponder.isCGIInvocation {
             let configuration: ServerConfiguration
             do {
-                configuration = try Settings.parse([]).configuration()
+                configuration = try Settings().configuration()
             } catch {
                 ResponderLogging.makeLogger(level: .error).critical("\(error)")
                 CGIResponder.answerMisconfigured(cause: "\(error)")

@@ -1,0 +1,104 @@
+import ArgumentParser
+import FastCGIServer
+import Logging
+import TokenCore
+
+/// The responder's flags. Their values go into ``Settings`` rather than ``Settings`` declaring
+/// them itself: plain CGI starts a process per request and must not run the argument parser,
+/// which even for an empty argument list cost about 2 ms of start-up (`bench/cgi.sh`,
+/// docs/PERFORMANCE.md).
+struct ResponderOptions: ParsableArguments {
+    @Option(name: .long, help: "The token store: a SQLite file made with tokenctl. (env: TOKEN_STORE)")
+    var store: String?
+
+    @Option(
+        name: .long,
+        help:
+            "Unix socket to create and serve FastCGI on. A stale socket file is replaced; one a running responder serves is taken over atomically (SIGTERM the old one afterwards: no request fails). (env: TOKEN_SOCKET)"
+    )
+    var socket: String?
+
+    @Option(name: .long, help: "Octal permissions of the created socket. (env: TOKEN_SOCKET_MODE, default: 0660)")
+    var socketMode: String?
+
+    @Option(
+        name: .long,
+        help:
+            "Worker threads; idle kept-alive connections do not occupy one. (env: TOKEN_THREADS, default: 2 per core, at least 4)"
+    )
+    var threads: Int?
+
+    @Option(
+        name: .long,
+        help:
+            "Answer for a valid but unknown number: not-found (404 JSON error), empty (200 with an empty customer_token) or mint (200 with a token derived from the number and recorded in the store; Udesk then creates a customer for it). (env: TOKEN_UNKNOWN, default: not-found)"
+    )
+    var unknown: HandlerConfiguration.UnknownNumberPolicy?
+
+    @Option(
+        name: .long,
+        help: "Largest request body accepted, in bytes; larger gets 413. (env: TOKEN_MAX_BODY, default: 4096)")
+    var maxBody: Int?
+
+    @Option(
+        name: .long, help: "Country calling code of numbers written without one. (env: TOKEN_COUNTRY_CODE, default: 86)"
+    )
+    var countryCode: Int?
+
+    @Option(
+        name: .long,
+        help:
+            "trace, debug, info (one line per request), notice, warning, error or critical. (env: TOKEN_LOG_LEVEL, default: info)"
+    )
+    var logLevel: Logger.Level?
+
+    @Option(
+        name: .long,
+        help:
+            "File holding a shared secret; requests must then carry it as ?key=SECRET in the URL, else 403. (env: TOKEN_KEY_FILE)"
+    )
+    var keyFile: String?
+
+    @Option(
+        name: .long,
+        help:
+            "Reject requests whose timestamp is more than this many seconds from the server's clock (403), against replays. (env: TOKEN_MAX_SKEW)"
+    )
+    var maxSkew: Int64?
+
+    @Option(
+        name: .long,
+        help:
+            "File holding the secret minted tokens are derived from; needed by --unknown mint. (env: TOKEN_MINT_KEY_FILE)"
+    )
+    var mintKeyFile: String?
+
+    @Option(
+        name: .long,
+        help:
+            "Seconds a request may take to arrive once its first bytes are there; a connection whose request is not whole by then is closed, and until then it holds no worker. Idle kept-alive connections are not affected. (env: TOKEN_REQUEST_TIMEOUT, default: 2)"
+    )
+    var requestTimeout: Double?
+
+    @Option(
+        name: .long,
+        help:
+            "With --unknown mint: most new rows minting adds per process start; past it, unknown numbers get not-found (logged once). (env: TOKEN_MINT_MAX_ROWS, default: 100000)"
+    )
+    var mintMaxRows: Int?
+
+    @Option(
+        name: .long,
+        help:
+            "CPU scheduling of the worker threads: batch (SCHED_BATCH: a worker woken by a request does not preempt nginx or whatever else is running, yet gets its fair share of CPU; about 10% more throughput under heavy load on a small machine) or normal (the kernel's default). (env: TOKEN_SCHEDULING, default: batch)"
+    )
+    var scheduling: ServerConfiguration.Scheduling?
+
+    /// The values given, for ``Settings/configuration()``.
+    var settings: Settings {
+        Settings(
+            store: store, socket: socket, socketMode: socketMode, threads: threads, unknown: unknown, maxBody: maxBody,
+            countryCode: countryCode, logLevel: logLevel, keyFile: keyFile, maxSkew: maxSkew, mintKeyFile: mintKeyFile,
+            requestTimeout: requestTimeout, mintMaxRows: mintMaxRows, scheduling: scheduling)
+    }
+}
