@@ -47,7 +47,8 @@ struct TokenStoreEditTests {
     func putRefuses(token: String) throws {
         #expect(TokenRules.problem(with: token) != nil)
         let writer = try SQLiteWriter(path: store)
-        #expect(throws: StoreError.self) { try writer.put(key: "+8613800138000", token: token) }
+        let error = #expect(throws: StoreError.self) { try writer.put(key: "+8613800138000", token: token) }
+        #expect(error?.kind == .invalidToken)
         #expect(try writer.count() == 0)
     }
 

@@ -63,3 +63,18 @@ struct TokenStoreSnapshotTests {
         #expect(try reader.token(forKey: "+8613800138001") == "other")
     }
 }
+
+@Suite("health query")
+struct SQLiteHealthTests {
+    let directory = TemporaryDirectory()
+
+    @Test("a readable store is healthy; one whose table is gone is not")
+    func health() throws {
+        let store = "\(directory.path)/tokens.db"
+        try StoreTestSupport.importCSV("13800138000,a\n", into: store, in: directory)
+        let reader = try SQLiteReader(path: store)
+        try reader.checkHealth()
+        try StoreTestSupport.execute("DROP TABLE tokens", on: store)
+        #expect(throws: StoreError.self) { try reader.checkHealth() }
+    }
+}
