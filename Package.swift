@@ -24,6 +24,7 @@ let package = Package(
         // C at the edge: libfcgi and SQLite, each behind a tiny system-library target.
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // libcurl (OpenSSL backend) for `tokenctl probe`: setopt/getinfo wrappers only.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
@@ -38,8 +39,13 @@ let package = Package(
             dependencies: ["TokenCore", .product(name: "Crypto", package: "swift-crypto")]),
         // SQLite, the default engine: the only target that links CSQLite.
         .target(name: "SQLiteStore", dependencies: ["TokenStore", "TokenCore", "CSQLite"], swiftSettings: crossModule),
+        // PostgreSQL, for a store shared by several nodes: the only target that links libpq
+        // (it writes SQLite files too, for `tokenctl backup`).
+        .target(
+            name: "PostgresStore", dependencies: ["TokenStore", "TokenCore", "SQLiteStore", "CLibPQ"],
+            swiftSettings: crossModule),
         // Picks the engine for a StoreLocation; the one place that names the implementations.
-        .target(name: "StoreBackends", dependencies: ["TokenStore", "SQLiteStore"]),
+        .target(name: "StoreBackends", dependencies: ["TokenStore", "SQLiteStore", "PostgresStore"]),
         // `tokenctl probe`: Udesk's request over libcurl, and the pure judgement of the answers.
         .target(name: "TokenProbe", dependencies: ["TokenCore", "CCurl"]),
         // libfcgi adapter: socket, worker pool, CGI mode, signals; generic over the StoreBackend.

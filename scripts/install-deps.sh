@@ -3,7 +3,7 @@
 # with --tests also what the test suite needs (pytest, libphonenumber for Python).
 # Idempotent; uses sudo when not run as root. Swift itself must already be on PATH.
 set -euo pipefail
-packages=(pkg-config libfcgi-dev libfcgi-bin libsqlite3-dev sqlite3 libcurl4-openssl-dev nginx-light openssl curl spawn-fcgi wrk fcgiwrap)
+packages=(pkg-config libfcgi-dev libfcgi-bin libsqlite3-dev sqlite3 libpq-dev libcurl4-openssl-dev nginx-light openssl curl spawn-fcgi wrk fcgiwrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -35,6 +35,12 @@ public struct ServerConfiguration: Sendable {
     /// in microseconds; a connection whose request is not whole by then is closed. Idle kept
     /// connections (no bytes at all) are not affected.
     public var requestTimeoutMicroseconds: Int64 = 2_000_000
+    /// The store timeout (`--store-timeout`) and how the responder names itself to a database.
+    public var storeSettings: StoreBackendSettings = {
+        var settings = StoreBackendSettings()
+        settings.applicationName = "token-responder"
+        return settings
+    }()
     /// How the kernel schedules the worker threads (`--scheduling`).
     public var scheduling: Scheduling = .batch
 

@@ -72,3 +72,16 @@ public protocol StoreBackendUser {
     /// Does the work with `backend`.
     func use<Backend: StoreBackend>(_ backend: Backend) throws -> Result
 }
+
+/// How the engines behave, beyond where the store is: filled from the command line.
+public struct StoreBackendSettings: Sendable {
+    /// Longest the responder waits for the store per request (`--store-timeout`), covering a
+    /// connection, its query and a failover to another host: engines with a network between
+    /// them and the store answer `store_unavailable` rather than wait longer.
+    public var storeTimeoutMicroseconds: Int64 = 250_000
+    /// How the program names itself to a database server (PostgreSQL's `application_name`).
+    public var applicationName = "tokenctl"
+
+    /// The defaults.
+    public init() {}
+}

@@ -94,11 +94,19 @@ struct ResponderOptions: ParsableArguments {
     )
     var scheduling: ServerConfiguration.Scheduling?
 
+    @Option(
+        name: .long,
+        help:
+            "Longest a request waits for a PostgreSQL store, covering connecting, the query and failing over to another host: milliseconds, or with a unit (250ms, 0.25s); past it the answer is store_unavailable. (env: TOKEN_STORE_TIMEOUT, default: 250ms)"
+    )
+    var storeTimeout: String?
+
     /// The values given, for ``Settings/configuration()``.
     var settings: Settings {
         Settings(
             store: store, socket: socket, socketMode: socketMode, threads: threads, unknown: unknown, maxBody: maxBody,
             countryCode: countryCode, logLevel: logLevel, keyFile: keyFile, maxSkew: maxSkew, mintKeyFile: mintKeyFile,
-            requestTimeout: requestTimeout, mintMaxRows: mintMaxRows, scheduling: scheduling)
+            requestTimeout: requestTimeout, mintMaxRows: mintMaxRows, scheduling: scheduling, storeTimeout: storeTimeout
+        )
     }
 }

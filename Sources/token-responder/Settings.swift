@@ -24,6 +24,7 @@ struct Settings {
     var requestTimeout: Double?
     var mintMaxRows: Int?
     var scheduling: ServerConfiguration.Scheduling?
+    var storeTimeout: String?
 
     func configuration() throws(ValidationError) -> ServerConfiguration {
         typealias Fallback = EnvironmentFallback
@@ -92,7 +93,23 @@ struct Settings {
         {
             configuration.mintMaxRows = value
         }
+        if let text = try Fallback.value(
+            storeTimeout, "TOKEN_STORE_TIMEOUT", option: "--store-timeout",
+            rule: "milliseconds from 10 to 60000, or with a unit (250ms, 0.25s)",
+            isValid: { Self.milliseconds($0).map { (10...60_000).contains($0) } ?? false })
+        {
+            configuration.storeSettings.storeTimeoutMicroseconds = Int64(Self.milliseconds(text)! * 1000)
+        }
         return configuration
+    }
+
+    /// `250`, `250ms` or `0.25s` as milliseconds; nil for anything else.
+    static func milliseconds(_ text: String) -> Double? {
+        let (number, scale): (Substring, Double) =
+            text.hasSuffix("ms")
+            ? (text.dropLast(2), 1) : text.hasSuffix("s") ? (text.dropLast(), 1000) : (text[...], 1)
+        guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
+        return value * scale
     }
 }
 

@@ -46,7 +46,7 @@ struct TokenResponderCommand: ParsableCommand {
         // shutdown by the signal thread (threads inherit the mask), not as the default kill.
         ShutdownSignals.blockInCurrentThread()
         let configuration = try options.settings.configuration()
-        try configuration.store.withBackend(FastCGIService(configuration: configuration))
+        try configuration.store.withBackend(configuration.storeSettings, FastCGIService(configuration: configuration))
     }
 
     /// Serves FastCGI from the store's engine, with its type known so that the workers'
@@ -126,7 +126,9 @@ struct TokenResponderCommand: ParsableCommand {
                 CGIResponder.answerMisconfigured(cause: "\(error)")
                 Glibc.exit(0)
             }
-            Glibc.exit((try? configuration.store.withBackend(CGIService(configuration: configuration))) ?? 1)
+            Glibc.exit(
+                (try? configuration.store.withBackend(
+                    configuration.storeSettings, CGIService(configuration: configuration))) ?? 1)
         }
         let command = parseOrExit()
         do {

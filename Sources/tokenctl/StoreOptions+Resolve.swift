@@ -7,7 +7,7 @@ import TokenStore
 extension StoreOptions {
     /// The store's engine, from `--store` or `TOKEN_STORE`.
     func backend() throws(ValidationError) -> any StoreBackend {
-        try StoreLocation.fromCommandLine(store).backend
+        try StoreLocation.fromCommandLine(store).backend()
     }
 
     /// The normaliser for `--country-code` or `TOKEN_COUNTRY_CODE`.
