@@ -24,7 +24,8 @@ let package = Package(
         // C at the edge: libfcgi and SQLite, each behind a tiny system-library target.
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libpq is loaded with dlopen on first use, not linked (see its header); libpq-dev for the header.
+        .target(name: "CLibPQ"),
         // libcurl (OpenSSL backend) for `tokenctl probe`: setopt/getinfo wrappers only.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 

@@ -17,7 +17,15 @@ final class PGConnection {
     }
 
     deinit {
-        PQfinish(handle)
+        token_PQfinish(handle)
+    }
+
+    /// Loads libpq on first use (it is not linked: see `CLibPQ/shim.h`).
+    static func loadLibrary() throws(StoreError) {
+        if let error = token_pq_load() {
+            throw StoreError(
+                .cannotOpen, "PostgreSQL stores need libpq (Debian: apt-get install libpq5): \(String(cString: error))")
+        }
     }
 
     /// Keywords given before the URI: the URI's own settings override them.
@@ -28,12 +36,13 @@ final class PGConnection {
     static func connect(uri: String, name: String, applicationName: String = "tokenctl") throws(StoreError)
         -> PGConnection
     {
+        try loadLibrary()
         let handle = withParameters(uri: uri, extra: [("application_name", applicationName)]) {
-            PQconnectdbParams($0, $1, 1)
+            token_PQconnectdbParams($0, $1, 1)
         }
         guard let handle else { throw StoreError(.cannotOpen, "cannot connect to token store \(name): out of memory") }
         let connection = PGConnection(handle: handle, name: name)
-        guard PQstatus(handle) == CONNECTION_OK else {
+        guard token_PQstatus(handle) == CONNECTION_OK else {
             throw StoreError(.cannotOpen, "cannot connect to token store \(name): \(connection.lastError)")
         }
         return connection
@@ -48,20 +57,21 @@ final class PGConnection {
         uri: String, hosts: [PGHost], name: String, applicationName: String, deadline: Int64,
         preferEarlierMicroseconds: Int64 = 30_000
     ) throws(StoreError) -> PGConnection {
+        try loadLibrary()
         var attempts: [OpaquePointer?] = []
         var failures: [String] = []
-        defer { for case let attempt? in attempts { PQfinish(attempt) } }
+        defer { for case let attempt? in attempts { token_PQfinish(attempt) } }
         for host in hosts.isEmpty ? [nil] : hosts.map(Optional.some) {
             var extra = [("application_name", applicationName)]
             if let host {
                 extra += [("host", host.host), ("port", host.port)] + (host.hostaddr.map { [("hostaddr", $0)] } ?? [])
             }
-            let attempt = withParameters(uri: uri, extra: extra) { PQconnectStartParams($0, $1, 1) }
-            if let attempt, PQstatus(attempt) != CONNECTION_BAD {
+            let attempt = withParameters(uri: uri, extra: extra) { token_PQconnectStartParams($0, $1, 1) }
+            if let attempt, token_PQstatus(attempt) != CONNECTION_BAD {
                 attempts.append(attempt)
             } else {
-                failures.append(attempt.map { String(cString: PQerrorMessage($0)) } ?? "out of memory")
-                if let attempt { PQfinish(attempt) }
+                failures.append(attempt.map { String(cString: token_PQerrorMessage($0)) } ?? "out of memory")
+                if let attempt { token_PQfinish(attempt) }
                 attempts.append(nil)
             }
         }
@@ -72,13 +82,13 @@ final class PGConnection {
             // Advance every live attempt as far as it goes without waiting.
             for index in attempts.indices {
                 guard let attempt = attempts[index], !succeeded[index] else { continue }
-                switch PQconnectPoll(attempt) {
+                switch token_PQconnectPoll(attempt) {
                 case PGRES_POLLING_OK:
                     succeeded[index] = true
                     if firstSuccessAt == nil { firstSuccessAt = monotonicMicroseconds() }
                 case PGRES_POLLING_FAILED:
-                    failures.append(String(cString: PQerrorMessage(attempt)).trimmingTrailingNewlines())
-                    PQfinish(attempt)
+                    failures.append(String(cString: token_PQerrorMessage(attempt)).trimmingTrailingNewlines())
+                    token_PQfinish(attempt)
                     attempts[index] = nil
                 case PGRES_POLLING_WRITING: writing[index] = true
                 default: writing[index] = false
@@ -104,7 +114,7 @@ final class PGConnection {
             var fds: [pollfd] = []
             for index in attempts.indices {
                 guard let attempt = attempts[index], !succeeded[index] else { continue }
-                let socket = PQsocket(attempt)
+                let socket = token_PQsocket(attempt)
                 if socket >= 0 {
                     fds.append(pollfd(fd: socket, events: Int16(writing[index] ? POLLOUT : POLLIN), revents: 0))
                 }
@@ -138,10 +148,10 @@ final class PGConnection {
     }
 
     /// libpq's last error on this connection, one line.
-    var lastError: String { String(cString: PQerrorMessage(handle)).trimmingTrailingNewlines() }
+    var lastError: String { String(cString: token_PQerrorMessage(handle)).trimmingTrailingNewlines() }
 
     /// True while the connection is usable.
-    var isOK: Bool { PQstatus(handle) == CONNECTION_OK }
+    var isOK: Bool { token_PQstatus(handle) == CONNECTION_OK }
 
     // MARK: Blocking use (tokenctl)
 
@@ -149,9 +159,9 @@ final class PGConnection {
     @discardableResult
     func execute(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> PGResult {
         // Without parameters, several statements may go in one string (the schema).
-        if parameters.isEmpty { return try PGResult(checking: PQexec(handle, sql), on: self) }
+        if parameters.isEmpty { return try PGResult(checking: token_PQexec(handle, sql), on: self) }
         let result = withCStrings(parameters) { values in
-            PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            token_PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
         }
         return try PGResult(checking: result, on: self)
     }
@@ -160,7 +170,7 @@ final class PGConnection {
 
     /// Prepares `sql` as `statement`, waiting at most until `deadline`.
     func prepare(_ statement: String, _ sql: String, parameterCount: Int32, deadline: Int64) throws(StoreError) {
-        guard PQsendPrepare(handle, statement, sql, parameterCount, nil) == 1 else { throw failure("prepare") }
+        guard token_PQsendPrepare(handle, statement, sql, parameterCount, nil) == 1 else { throw failure("prepare") }
         _ = try awaitResult(deadline: deadline)
         prepared.insert(statement)
     }
@@ -168,7 +178,7 @@ final class PGConnection {
     /// Runs prepared `statement` with text `parameters`, waiting at most until `deadline`.
     func executePrepared(_ statement: String, _ parameters: [String], deadline: Int64) throws(StoreError) -> PGResult {
         let sent = withCStrings(parameters) { values in
-            PQsendQueryPrepared(handle, statement, Int32(parameters.count), values, nil, nil, 0)
+            token_PQsendQueryPrepared(handle, statement, Int32(parameters.count), values, nil, nil, 0)
         }
         guard sent == 1 else { throw failure("query") }
         return try awaitResult(deadline: deadline)
@@ -189,27 +199,27 @@ final class PGConnection {
 
     /// Runs `sql` (no parameters), waiting at most until `deadline`.
     func execute(_ sql: String, deadline: Int64) throws(StoreError) -> PGResult {
-        guard PQsendQuery(handle, sql) == 1 else { throw failure("query") }
+        guard token_PQsendQuery(handle, sql) == 1 else { throw failure("query") }
         return try awaitResult(deadline: deadline)
     }
 
     /// Reads the results of the query just sent; the last one is returned (checked). A missed
     /// deadline throws ``PGTimeout`` wrapped as a store error, and the caller drops the connection.
     private func awaitResult(deadline: Int64) throws(StoreError) -> PGResult {
-        while PQflush(handle) == 1 {
+        while token_PQflush(handle) == 1 {
             try wait(forWrite: true, deadline: deadline)
         }
         var last: OpaquePointer?
         while true {
-            while PQisBusy(handle) == 1 {
+            while token_PQisBusy(handle) == 1 {
                 try wait(forWrite: false, deadline: deadline)
-                guard PQconsumeInput(handle) == 1 else {
-                    if let last { PQclear(last) }
+                guard token_PQconsumeInput(handle) == 1 else {
+                    if let last { token_PQclear(last) }
                     throw failure("read")
                 }
             }
-            guard let next = PQgetResult(handle) else { break }
-            if let last { PQclear(last) }
+            guard let next = token_PQgetResult(handle) else { break }
+            if let last { token_PQclear(last) }
             last = next
         }
         return try PGResult(checking: last, on: self)
@@ -241,35 +251,35 @@ final class PGResult {
     /// Takes `result`; throws (and frees it) unless it is a success.
     init(checking result: OpaquePointer?, on connection: PGConnection) throws(StoreError) {
         guard let result else { throw StoreError(.database, "\(connection.name): \(connection.lastError)") }
-        let status = PQresultStatus(result)
+        let status = token_PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN else {
-            let message = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines()
-            PQclear(result)
+            let message = String(cString: token_PQresultErrorMessage(result)).trimmingTrailingNewlines()
+            token_PQclear(result)
             throw StoreError(.database, "\(connection.name): \(message)")
         }
         handle = result
     }
 
     deinit {
-        PQclear(handle)
+        token_PQclear(handle)
     }
 
     /// Rows returned.
-    var rows: Int { Int(PQntuples(handle)) }
+    var rows: Int { Int(token_PQntuples(handle)) }
 
     /// Rows a command changed (`INSERT`, `UPDATE`, `DELETE`).
-    var changed: Int { Int(String(cString: PQcmdTuples(handle))) ?? 0 }
+    var changed: Int { Int(String(cString: token_PQcmdTuples(handle))) ?? 0 }
 
     /// Field `column` of `row` as text; nil for NULL.
     func text(_ row: Int, _ column: Int) -> String? {
-        guard PQgetisnull(handle, Int32(row), Int32(column)) == 0 else { return nil }
-        return String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
+        guard token_PQgetisnull(handle, Int32(row), Int32(column)) == 0 else { return nil }
+        return String(cString: token_PQgetvalue(handle, Int32(row), Int32(column)))
     }
 
     /// Field `column` of `row` as bytes borrowed from the result.
     func bytes(_ row: Int, _ column: Int) -> UnsafeBufferPointer<UInt8> {
-        let count = Int(PQgetlength(handle, Int32(row), Int32(column)))
-        return PQgetvalue(handle, Int32(row), Int32(column)).withMemoryRebound(to: UInt8.self, capacity: count) {
+        let count = Int(token_PQgetlength(handle, Int32(row), Int32(column)))
+        return token_PQgetvalue(handle, Int32(row), Int32(column)).withMemoryRebound(to: UInt8.self, capacity: count) {
             UnsafeBufferPointer(start: $0, count: count)
         }
     }
@@ -289,13 +299,14 @@ struct PGHost: Sendable, Equatable {
     /// The hosts the URI lists (`host=a,b` with their ports), as libpq reads them; empty when it
     /// lists one host or none (then libpq's own connection is used as it is).
     static func list(in uri: String) throws(StoreError) -> [PGHost] {
+        try PGConnection.loadLibrary()
         var error: UnsafeMutablePointer<CChar>?
-        guard let options = PQconninfoParse(uri, &error) else {
+        guard let options = token_PQconninfoParse(uri, &error) else {
             let reason = error.map { String(cString: $0).trimmingTrailingNewlines() } ?? "not a connection URI"
-            PQfreemem(error)
+            token_PQfreemem(error)
             throw StoreError(.cannotOpen, "invalid PostgreSQL URI: \(reason)")
         }
-        defer { PQconninfoFree(options) }
+        defer { token_PQconninfoFree(options) }
         var values: [String: String] = [:]
         var option = options
         while let keyword = option.pointee.keyword {

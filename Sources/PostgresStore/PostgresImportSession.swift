@@ -64,7 +64,8 @@ final class PostgresImportSession: ImportSession {
     private func flush() throws(StoreError) {
         guard !pending.isEmpty else { return }
         let sent = pending.withUnsafeBytes { bytes in
-            PQputCopyData(connection.handle, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+            token_PQputCopyData(
+                connection.handle, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
         }
         pending.removeAll(keepingCapacity: true)
         guard sent == 1 else { throw StoreError(.database, "\(connection.name): COPY failed: \(connection.lastError)") }
@@ -75,11 +76,11 @@ final class PostgresImportSession: ImportSession {
         guard copying else { return }
         copying = false
         try flush()
-        guard PQputCopyEnd(connection.handle, nil) == 1 else {
+        guard token_PQputCopyEnd(connection.handle, nil) == 1 else {
             throw StoreError(.database, "\(connection.name): COPY failed: \(connection.lastError)")
         }
-        _ = try PGResult(checking: PQgetResult(connection.handle), on: connection)
-        while let extra = PQgetResult(connection.handle) { PQclear(extra) }
+        _ = try PGResult(checking: token_PQgetResult(connection.handle), on: connection)
+        while let extra = token_PQgetResult(connection.handle) { token_PQclear(extra) }
         try connection.execute("CREATE INDEX ON udesk_import(number, line)")
         try connection.execute("ANALYZE udesk_import")
     }
@@ -142,8 +143,8 @@ final class PostgresImportSession: ImportSession {
     func rollBack() throws(StoreError) {
         if copying {
             copying = false
-            _ = PQputCopyEnd(connection.handle, "import abandoned")
-            while let result = PQgetResult(connection.handle) { PQclear(result) }
+            _ = token_PQputCopyEnd(connection.handle, "import abandoned")
+            while let result = token_PQgetResult(connection.handle) { token_PQclear(result) }
         }
         try connection.execute("ROLLBACK")
     }
