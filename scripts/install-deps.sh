@@ -2,8 +2,12 @@
 # Installs what building and running need on Debian/Ubuntu, skipping what is already there;
 # with --tests also what the test suite needs (pytest, libphonenumber for Python).
 # Idempotent; uses sudo when not run as root. Swift itself must already be on PATH.
+# PostgreSQL 15 (server for the tests, libpq for the store backend) is installed without the
+# system cluster Debian would create and start on port 5432: the tests run their own throwaway
+# clusters on free loopback ports (Tests/Integration/udesk_pg.py) and need none.
 set -euo pipefail
-packages=(pkg-config libfcgi-dev libfcgi-bin libsqlite3-dev sqlite3 libpq-dev libcurl4-openssl-dev nginx-light openssl curl spawn-fcgi wrk fcgiwrap)
+packages=(pkg-config libfcgi-dev libfcgi-bin libsqlite3-dev sqlite3 libcurl4-openssl-dev nginx-light openssl curl spawn-fcgi wrk fcgiwrap
+  postgresql-15 libpq-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -13,8 +17,18 @@ if [[ " ${missing[*]} " == *" nginx-light "* ]] && [ -x /usr/sbin/nginx ]; then
   missing=("${missing[@]/nginx-light}")
 fi
 read -r -a missing <<<"${missing[*]}"
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+# postgresql-15's postinst creates (and, where an init system runs, starts) the cluster 15/main
+# on port 5432 unless postgresql-common is told not to. Only a cluster this run would create is
+# prevented or removed; one that was there before is left alone.
+pg_fresh=""
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ ! -e /etc/postgresql/15/main ]; then
+  pg_fresh=1
+  $sudo mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" |
+    $sudo tee /etc/postgresql-common/createcluster.d/00-no-main-cluster.conf >/dev/null
+fi
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "==> installing ${missing[*]}"
   $sudo apt-get update -qq
   # nginx's postinst may try to start the stock site; harmless where there is no init system.
@@ -23,6 +37,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     missing=("${missing[@]/nginx-light/nginx}")
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+fi
+# An older postgresql-common that ignores createcluster.d still made 15/main: stop and drop it.
+if [ -n "$pg_fresh" ] && [ -e /etc/postgresql/15/main ]; then
+  echo "==> removing the system cluster 15/main the postgresql-15 package created"
+  $sudo pg_dropcluster --stop 15 main
 fi
 if [ "${1:-}" = "--tests" ] && ! python3 -c 'import pytest, phonenumbers' 2>/dev/null; then
   echo "==> installing pytest and phonenumbers (pip)"

@@ -1,7 +1,9 @@
 """Session fixtures for the end-to-end tests: the real tokenctl, token-responder and nginx.
 
 Binaries come from $TOKEN_BIN_DIR (default <repo>/.build/debug); the tests are skipped with a
-clear message when they are missing.  nginx runs the shipped nginx/*.conf files, rendered by
+clear message when they are missing.  PostgreSQL (udesk_pg): a primary and its streaming
+standby per session, a fresh database per test; those fail, never skip, if the server cannot
+start (install postgresql-15 with scripts/install-deps.sh).  nginx runs the shipped nginx/*.conf files, rendered by
 nginx/render-local.sh (the same script scripts/demo.sh uses).  Every wait is bounded.
 """
 
@@ -20,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import udesk_it  # noqa: E402
 from udesk_it import FIXTURE_CSV, NGINX, Nginx, Responder  # noqa: E402
+from udesk_pg import PgCluster, PgDatabase, database_name  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -141,3 +144,45 @@ def https_post(nginx):
     certificate: https_post(body, content_type=..., method=..., path=..., headers=..., conn=...)
     -> (status, headers with lower-case names, body bytes)."""
     return nginx.post
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL (udesk_pg.py).  Not skipped when PostgreSQL is missing: a PgError is raised.
+
+
+@pytest.fixture(scope="session")
+def pg_primary():
+    """A running PostgreSQL 15 primary (PgCluster) for the whole session, destroyed at the end.
+    Roles: postgres (trusted), udesk (password udesk_pg.PASSWORD over TCP).  A test may stop
+    and start it but must leave it running; make your own standby to promote."""
+    cluster = PgCluster(name="primary")
+    try:
+        yield cluster.start()
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def pg_standby(pg_primary):
+    """A streaming hot standby (PgCluster) of pg_primary for the session; call
+    pg_standby.wait_caught_up() before reading what was just written on the primary."""
+    standby = pg_primary.standby()
+    try:
+        yield standby
+    finally:
+        standby.destroy()
+
+
+_pg_counter = itertools.count()
+
+
+@pytest.fixture
+def pg_db(pg_primary, request):
+    """A fresh database on pg_primary for one test (PgDatabase: .name, .uri as postgres,
+    .cluster, .uri_as(user, password), .psql(sql, user)), owned by udesk; postgres and udesk
+    can both create tables in its public schema.  Dropped afterwards, sessions and all."""
+    name = database_name(f"t{next(_pg_counter)}_{request.node.name}")
+    pg_primary.create_database(name, owner="udesk")
+    yield PgDatabase(pg_primary, name)
+    pg_primary.start()  # nothing if it runs; a test that left it stopped must not break the next
+    pg_primary.drop_database(name)
