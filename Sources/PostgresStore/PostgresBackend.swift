@@ -18,14 +18,20 @@ public struct PostgresBackend: StoreBackend {
     /// Where the store is (its description masks a password).
     public var location: StoreLocation { .postgres(uri: uri) }
 
-    /// A reader with its own connection. Connecting is tried at once (up to the store timeout,
-    /// the same as a request): a store without the schema is an error now, while a server that cannot
-    /// be reached is not (the reader connects when it answers, and the responder answers
-    /// `store_unavailable` until a host is back).
+    /// A reader with its own connection, made when it first answers (within that request's
+    /// store timeout), so that opening readers at start-up or after SIGHUP never waits for a
+    /// host.
     public func openReader(minting: Minting?) throws(StoreError) -> PostgresReader {
-        let reader = try PostgresReader(backend: self, minting: minting)
-        try reader.checkSchemaIfConnected(deadline: monotonicMicroseconds() + settings.storeTimeoutMicroseconds)
-        return reader
+        try PostgresReader(backend: self, minting: minting)
+    }
+
+    /// Connects once (up to 2 s, or the store timeout if longer) and checks the schema: a
+    /// database without the token store's schema is an error at start-up, while a server that
+    /// cannot be reached is not (the responder answers `store_unavailable` until a host is back).
+    public func checkReadable() throws(StoreError) {
+        let reader = try PostgresReader(backend: self, minting: nil)
+        try reader.checkSchemaIfConnected(
+            deadline: monotonicMicroseconds() + max(settings.storeTimeoutMicroseconds, 2_000_000))
     }
 
     /// Opens the store for writing; `create` and `schemaWithFirstWrite` change nothing here:

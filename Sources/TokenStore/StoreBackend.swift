@@ -22,10 +22,14 @@ public protocol StoreBackend: Sendable {
 
     /// Opens the existing store read-only, whatever its schema version.
     func openInspector() throws(StoreError) -> any StoreInspector
+
+    /// Checks at start-up what serving would meet, so the responder can refuse to start on a
+    /// store that is not there or not a token store.
+    func checkReadable() throws(StoreError)
 }
 
 extension StoreBackend {
-    /// Opens the store as the responder would and lets go: throws what serving would meet.
+    /// Opens the store as the responder would and lets go.
     public func checkReadable() throws(StoreError) {
         _ = try openReader(minting: nil)
     }

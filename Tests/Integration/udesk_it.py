@@ -129,7 +129,8 @@ class Responder:
 
     def __init__(self, store, socket_path, log_path, *extra_args, env=None, flags=True):
         self.flags = flags
-        self.store = Path(store)
+        # A PostgreSQL URI stays as it is (Path would fold its '//').
+        self.store = store if isinstance(store, str) and "://" in store else Path(store)
         self.socket_path = Path(socket_path)
         self.log_path = Path(log_path)
         self.args = [str(a) for a in extra_args]
