@@ -17,7 +17,7 @@ be lost by stop("immediate") unless it was made with synchronous_commit = on, as
 crash), wal_level replica with WAL senders and hot_standby on for streaming standbys, 200
 connections, 16MB of shared_buffers.
 
-Standard library only (plus udesk_it's wait helpers).  Every wait is bounded; a failure raises
+Standard library only (plus udesk_it's wait_until, tail and free_port).  Every wait is bounded; a failure raises
 PgError with the tail of the cluster's server log.
 
     primary = PgCluster().start()
