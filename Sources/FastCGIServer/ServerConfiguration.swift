@@ -41,6 +41,8 @@ public struct ServerConfiguration: Sendable {
         settings.applicationName = "token-responder"
         return settings
     }()
+    /// A SQLite store answered from when the store cannot answer in time (`--fallback-store`).
+    public var fallbackStore: String?
     /// How the kernel schedules the worker threads (`--scheduling`).
     public var scheduling: Scheduling = .batch
 

@@ -20,6 +20,10 @@ enum StoreLookup<Reader: StoreReader>: TokenLookup {
         }
     }
 
+    var answeredFromFallback: Bool {
+        if case .open(let reader) = self { reader.answeredFromFallback } else { false }
+    }
+
     mutating func checkHealth() throws {
         switch self {
         case .open(let reader): try reader.checkHealth()

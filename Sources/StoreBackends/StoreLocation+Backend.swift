@@ -13,14 +13,21 @@ extension StoreLocation {
     }
 
     /// Runs `user` with this location's engine as a concrete type (inlinable, so the caller's
-    /// module specialises `user` for each engine).
+    /// module specialises `user` for each engine); with `fallback` (a SQLite file), the engine
+    /// answered from that file when it cannot answer itself (``FallbackBackend``).
     @inlinable
     public func withBackend<User: StoreBackendUser>(
-        _ settings: StoreBackendSettings = StoreBackendSettings(), _ user: User
+        _ settings: StoreBackendSettings = StoreBackendSettings(), fallback: String? = nil, _ user: User
     ) throws -> User.Result {
-        switch self {
-        case .sqlite(let path): try user.use(SQLiteBackend(path: path))
-        case .postgres(let uri): try user.use(PostgresBackend(uri: uri, settings: settings))
+        switch (self, fallback) {
+        case (.sqlite(let path), nil): try user.use(SQLiteBackend(path: path))
+        case (.postgres(let uri), nil): try user.use(PostgresBackend(uri: uri, settings: settings))
+        case (.sqlite(let path), let fallback?):
+            try user.use(FallbackBackend(primary: SQLiteBackend(path: path), fallback: SQLiteBackend(path: fallback)))
+        case (.postgres(let uri), let fallback?):
+            try user.use(
+                FallbackBackend(
+                    primary: PostgresBackend(uri: uri, settings: settings), fallback: SQLiteBackend(path: fallback)))
         }
     }
 }

@@ -21,7 +21,17 @@ public struct TokenHandler: Sendable {
             let key = try canonicalKey(for: request)
             masked = MaskedNumber.mask(key: key)
             if let token = try find(key, in: &lookup) {
-                return Self.success(token: token, outcome: .found, maskedNumber: masked)
+                return Self.success(
+                    token: token, outcome: lookup.answeredFromFallback ? .fallback : .found, maskedNumber: masked)
+            }
+            if lookup.answeredFromFallback {
+                // The fallback is a snapshot: nothing is minted from it, and it does not know every number.
+                var response =
+                    configuration.unknownNumbers == .empty
+                    ? Self.success(token: "", outcome: .fallback) : RequestError.unknownNumber.response
+                response.outcome = .fallback
+                response.maskedNumber = masked
+                return response
             }
             switch configuration.unknownNumbers {
             case .notFound: throw .unknownNumber
@@ -81,11 +91,14 @@ public struct TokenHandler: Sendable {
     }
 
     /// Whether the store opens and answers a query (``TokenLookup/checkHealth()``): the health
-    /// check behind the health location. 200 `{"status":"ok"}` or 503 `{"status":"unavailable"}`
-    /// (cause in `outcome`).
+    /// check behind the health location. 200 `{"status":"ok"}`, 200 `{"status":"degraded"}` when
+    /// only the fallback store answers, or 503 `{"status":"unavailable"}` (cause in `outcome`).
     public func health<Lookup: TokenLookup>(lookup: inout Lookup) -> TokenResponse {
         do {
             try lookup.checkHealth()
+            if lookup.answeredFromFallback {
+                return TokenResponse(status: 200, body: Array(#"{"status":"degraded"}"#.utf8), outcome: .fallback)
+            }
             return TokenResponse(status: 200, body: Array(#"{"status":"ok"}"#.utf8), outcome: .found)
         } catch {
             return TokenResponse(

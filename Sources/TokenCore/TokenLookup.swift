@@ -11,9 +11,16 @@ public protocol TokenLookup {
 
     /// Throws unless the store answers a query: what the health endpoint reports.
     mutating func checkHealth() throws
+
+    /// True when the last call was answered by a fallback store because the store itself could
+    /// not answer (the answer's outcome is then `fallback`, and health says `degraded`).
+    var answeredFromFallback: Bool { get }
 }
 
 extension TokenLookup {
+    /// Lookups without a fallback never answer from one.
+    public var answeredFromFallback: Bool { false }
+
     /// Lookups that cannot mint report it as a store failure (a configuration error).
     public mutating func mintToken(forKey key: String) throws -> String? {
         throw MintingUnavailable()

@@ -27,6 +27,9 @@ public struct TokenResponse: Sendable, Equatable {
         case rejected(code: String)
         /// The server could not answer; `cause` is for the server log only.
         case failed(cause: String)
+        /// Answered (a token, or unknown) from the fallback store, because the store could not
+        /// answer in time.
+        case fallback
     }
 
     /// Creates a response.
@@ -46,6 +49,7 @@ public struct TokenResponse: Sendable, Equatable {
         case .unknown: "unknown"
         case .rejected(let code): code
         case .failed: "failed"
+        case .fallback: "fallback"
         }
     }
 

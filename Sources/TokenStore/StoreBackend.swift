@@ -62,6 +62,9 @@ public protocol StoreReader: AnyObject {
     /// Throws unless the store answers a query (the health endpoint).
     func checkHealth() throws(StoreError)
 
+    /// True when the last call was answered by a fallback store (see ``FallbackBackend``).
+    var answeredFromFallback: Bool { get }
+
     /// Rows in the store: a full count, for metrics scrapes, not per request.
     func rowCount() throws(StoreError) -> Int
 }
@@ -88,4 +91,9 @@ public struct StoreBackendSettings: Sendable {
 
     /// The defaults.
     public init() {}
+}
+
+extension StoreReader {
+    /// Readers without a fallback never answer from one.
+    public var answeredFromFallback: Bool { false }
 }

@@ -101,12 +101,21 @@ struct ResponderOptions: ParsableArguments {
     )
     var storeTimeout: String?
 
+    @Option(
+        name: .long,
+        help:
+            "A SQLite store (e.g. a tokenctl backup of the PostgreSQL store, refreshed by a timer) answered from when the store cannot answer within --store-timeout; such answers are logged and counted as outcome=fallback, and the health check says degraded. (env: TOKEN_FALLBACK_STORE)"
+    )
+    var fallbackStore: String?
+
     /// The values given, for ``Settings/configuration()``.
     var settings: Settings {
         Settings(
             store: store, socket: socket, socketMode: socketMode, threads: threads, unknown: unknown, maxBody: maxBody,
             countryCode: countryCode, logLevel: logLevel, keyFile: keyFile, maxSkew: maxSkew, mintKeyFile: mintKeyFile,
-            requestTimeout: requestTimeout, mintMaxRows: mintMaxRows, scheduling: scheduling, storeTimeout: storeTimeout
+            requestTimeout: requestTimeout, mintMaxRows: mintMaxRows, scheduling: scheduling,
+            storeTimeout: storeTimeout,
+            fallbackStore: fallbackStore
         )
     }
 }

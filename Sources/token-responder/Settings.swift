@@ -25,6 +25,7 @@ struct Settings {
     var mintMaxRows: Int?
     var scheduling: ServerConfiguration.Scheduling?
     var storeTimeout: String?
+    var fallbackStore: String?
 
     func configuration() throws(ValidationError) -> ServerConfiguration {
         typealias Fallback = EnvironmentFallback
@@ -99,6 +100,14 @@ struct Settings {
             isValid: { Self.milliseconds($0).map { (10...60_000).contains($0) } ?? false })
         {
             configuration.storeSettings.storeTimeoutMicroseconds = Int64(Self.milliseconds(text)! * 1000)
+        }
+        configuration.fallbackStore = fallbackStore ?? Fallback.variable("TOKEN_FALLBACK_STORE")
+        if let fallback = configuration.fallbackStore,
+            StoreLocation(fallback).map({ if case .sqlite = $0 { false } else { true } }) ?? true
+        {
+            throw ValidationError(
+                "--fallback-store / TOKEN_FALLBACK_STORE must be the path of a SQLite store, got '\(StoreLocation(fallback)?.description ?? fallback)'"
+            )
         }
         return configuration
     }

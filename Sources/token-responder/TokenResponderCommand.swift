@@ -46,7 +46,9 @@ struct TokenResponderCommand: ParsableCommand {
         // shutdown by the signal thread (threads inherit the mask), not as the default kill.
         ShutdownSignals.blockInCurrentThread()
         let configuration = try options.settings.configuration()
-        try configuration.store.withBackend(configuration.storeSettings, FastCGIService(configuration: configuration))
+        try configuration.store.withBackend(
+            configuration.storeSettings, fallback: configuration.fallbackStore,
+            FastCGIService(configuration: configuration))
     }
 
     /// Serves FastCGI from the store's engine, with its type known so that the workers'
@@ -128,7 +130,8 @@ struct TokenResponderCommand: ParsableCommand {
             }
             Glibc.exit(
                 (try? configuration.store.withBackend(
-                    configuration.storeSettings, CGIService(configuration: configuration))) ?? 1)
+                    configuration.storeSettings, fallback: configuration.fallbackStore,
+                    CGIService(configuration: configuration))) ?? 1)
         }
         let command = parseOrExit()
         do {

@@ -334,3 +334,39 @@ def test_failover_to_the_standby_under_load_through_nginx(tmp_path, tls):
         if standby:
             standby.destroy()
         primary.destroy()
+
+
+def health_of(conn):
+    answer = conn.request(None, params={**cgi_params(None, None, "GET"), "TOKEN_ENDPOINT": "health"})
+    return answer.status, answer.json()
+
+
+def test_fallback_store_answers_while_postgres_is_down(own_cluster, tmp_path):
+    own_cluster.create_database("tokens", owner="udesk")
+    uri = own_cluster.uri("tokens")
+    imported(uri, tmp_path)
+    fallback = tmp_path / "fallback.db"
+    ctl("backup", str(fallback), store=uri)
+    ctl("put", "13711112222", "after-the-backup", store=uri)
+    r = start(uri, tmp_path, "--fallback-store", str(fallback))
+    try:
+        with FastCGIConnection(r.socket_path) as conn:
+            assert health_of(conn) == (200, {"status": "ok"})
+            assert conn.request(udesk_body(13711112222)).json() == {"customer_token": "after-the-backup"}
+            own_cluster.psql("CHECKPOINT")
+            own_cluster.stop(mode="immediate")
+            for _ in range(5):
+                response, took = timed(conn, udesk_body(13800138000))
+                assert response.json() == {"customer_token": "cust-1"} and took < 0.5
+            assert conn.request(udesk_body(13711112222)).status == 404, "the snapshot does not have it"
+            assert health_of(conn) == (200, {"status": "degraded"})
+            own_cluster.start()
+            deadline = time.monotonic() + 10
+            while conn.request(udesk_body(13711112222)).status != 200:
+                assert time.monotonic() < deadline, "answers did not come back from PostgreSQL"
+                time.sleep(0.05)
+            assert health_of(conn) == (200, {"status": "ok"})
+    finally:
+        assert r.stop() == 0
+    log = (tmp_path / "responder.log").read_text()
+    assert "outcome=fallback" in log
