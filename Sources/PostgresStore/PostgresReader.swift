@@ -57,6 +57,11 @@ public final class PostgresReader: StoreReader {
             let made = try PGConnection.connect(
                 uri: backend.uri, hosts: hosts, name: name, applicationName: backend.settings.applicationName,
                 deadline: deadline)
+            // The server gives up too: a statement waiting for a lock (an import holds the table
+            // against writers) or running long ends with the client's deadline.
+            let milliseconds = max(1, timeout / 1000)
+            _ = try made.execute(
+                "SET lock_timeout = \(milliseconds); SET statement_timeout = \(2 * milliseconds)", deadline: deadline)
             try made.prepare("lookup", Self.lookupSQL, parameterCount: 1, deadline: deadline)
             connection = made
             lastFailure = nil
