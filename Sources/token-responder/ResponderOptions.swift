@@ -8,7 +8,11 @@ import TokenCore
 /// which even for an empty argument list cost about 2 ms of start-up (`bench/cgi.sh`,
 /// docs/PERFORMANCE.md).
 struct ResponderOptions: ParsableArguments {
-    @Option(name: .long, help: "The token store: a SQLite file made with tokenctl. (env: TOKEN_STORE)")
+    @Option(
+        name: .long,
+        help:
+            "The token store: a SQLite file made with tokenctl, or a PostgreSQL URI (postgresql://…; every host of a host list is tried at once, see --store-timeout). (env: TOKEN_STORE)"
+    )
     var store: String?
 
     @Option(

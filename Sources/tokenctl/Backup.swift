@@ -12,8 +12,13 @@ extension TokenCtl {
                 DEST as DEST.tmp-XXXXXX, fsynced and renamed, so DEST is never half a database; it \
                 gets mode 0640. An existing DEST is refused unless --force. Prints DEST and its size.
 
+                From a PostgreSQL store, DEST is a SQLite store with the same rows (tokens, minted \
+                flags, times) from one snapshot: a node's --fallback-store, or the seed of a single \
+                node.
+
                 Examples:
                   tokenctl --store tokens.db backup /var/backups/tokens-$(date +%F).db
+                  tokenctl --store postgresql://udesk_ro@db1,db2/udesk backup --force fallback.db
                   tokenctl --store tokens.db backup --force tokens-latest.db
                 """)
 

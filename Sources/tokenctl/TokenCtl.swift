@@ -8,8 +8,9 @@ struct TokenCtl: ParsableCommand {
         commandName: "tokenctl",
         abstract: "Administer the token store that token-responder answers from.",
         discussion: """
-            The store is one SQLite file (WAL mode). Changes are atomic and the responder sees them \
-            on its next request (within 20 ms under continuous load), with no restart.
+            The store is one SQLite file (WAL mode), or a PostgreSQL database when --store is a \
+            postgresql:// URI. Changes are atomic and the responder sees them on its next request \
+            (within 20 ms under continuous load), with no restart.
 
             Examples:
               tokenctl --store /var/lib/udesk-token/tokens.db import customers.csv
@@ -17,6 +18,7 @@ struct TokenCtl: ParsableCommand {
               tokenctl --store /var/lib/udesk-token/tokens.db put 13800138000 cust-0001
               tokenctl --store /var/lib/udesk-token/tokens.db export tokens.csv
               TOKEN_STORE=/var/lib/udesk-token/tokens.db tokenctl verify
+              tokenctl --store 'postgresql://udesk_admin@db1,db2/udesk?target_session_attrs=read-write' import crm.csv
             """,
         version: ProductVersion.current,
         subcommands: [
@@ -30,7 +32,11 @@ struct TokenCtl: ParsableCommand {
 
 /// Options every subcommand shares.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The token store: a SQLite file, created by the first import. (env: TOKEN_STORE)")
+    @Option(
+        name: .long,
+        help:
+            "The token store: a SQLite file, created by the first import, or a PostgreSQL URI (postgresql://…, passed to libpq as in psql; the schema is created by the first import). (env: TOKEN_STORE)"
+    )
     var store: String?
 
     @Option(

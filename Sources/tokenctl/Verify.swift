@@ -7,7 +7,8 @@ extension TokenCtl {
         static let configuration = CommandConfiguration(
             abstract: "Check the store; print each problem and exit 1, or print ok.",
             discussion: """
-                Checks SQLite's integrity (PRAGMA integrity_check), that the schema version is the \
+                Checks SQLite's integrity (PRAGMA integrity_check; on PostgreSQL, that the table \
+                has its primary key), that the schema version is the \
                 one this tokenctl writes, that every stored key is canonical under the current \
                 normaliser (a key that normalises to something else can never be found by the \
                 responder), and that every token follows the import rules (not empty, at most 255 \
