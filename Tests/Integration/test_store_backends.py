@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import time
 
 import pytest
 
-from udesk_it import FastCGIConnection, HTTPSLoad, Nginx, Responder, cgi_params, run_tokenctl, udesk_body
+from udesk_it import (FastCGIConnection, HTTPSLoad, Nginx, Responder, bin_dir, cgi_params, parse_cgi, run_tokenctl,
+                      udesk_body)
 
 ROWS = "".join([
     "number,customer_token\n",
@@ -370,3 +372,50 @@ def test_fallback_store_answers_while_postgres_is_down(own_cluster, tmp_path):
         assert r.stop() == 0
     log = (tmp_path / "responder.log").read_text()
     assert "outcome=fallback" in log
+
+
+def test_connections_killed_by_the_server_are_replaced_within_the_request(pg_db, pg_primary, tmp_path):
+    imported(pg_db.uri, tmp_path)
+    r = start(pg_db.uri, tmp_path)
+    try:
+        with FastCGIConnection(r.socket_path) as conn:
+            for _ in range(3):
+                assert conn.request(udesk_body(13800138000)).json() == {"customer_token": "cust-1"}
+                pg_primary.psql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{pg_db.name}' AND application_name = 'token-responder'")
+                response, took = timed(conn, udesk_body(13800138000))
+                assert response.json() == {"customer_token": "cust-1"}, "a broken connection was not retried"
+                assert took < 0.5
+    finally:
+        assert r.stop() == 0
+
+
+def test_minting_with_only_a_standby_answers_the_token_and_logs_the_failure(pg_db, pg_primary, pg_standby, tmp_path):
+    imported(pg_db.uri, tmp_path)
+    pg_standby.wait_caught_up(pg_primary)
+    key = tmp_path / "mint.key"
+    key.write_bytes(b"0123456789abcdef0123456789abcdef")
+    key.chmod(0o640)
+    r = start(pg_standby.uri(pg_db.name), tmp_path, "--unknown", "mint", "--mint-key-file", str(key))
+    try:
+        with FastCGIConnection(r.socket_path) as conn:
+            assert conn.request(udesk_body(13800138000)).json() == {"customer_token": "cust-1"}
+            token = conn.request(udesk_body(13755557777)).json()["customer_token"]
+            assert token.startswith("mt1_")
+    finally:
+        r.stop()
+    log = (tmp_path / "responder.log").read_text()
+    assert "minted token not recorded" in log and "read-only" in log
+    assert ctl("get", "13755557777", store=pg_db.uri, check=False).returncode == 1
+
+
+def test_plain_cgi_on_postgres(pg_db, tmp_path):
+    imported(pg_db.uri, tmp_path)
+    body = udesk_body(13800138000)
+    env = {"PATH": "/usr/bin:/bin", "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST",
+           "CONTENT_TYPE": "application/json;charset=utf8", "CONTENT_LENGTH": str(len(body)), "TOKEN_STORE": pg_db.uri}
+    cp = subprocess.run([str(bin_dir() / "token-responder")], env=env, input=body, capture_output=True, timeout=10)
+    assert cp.returncode == 0
+    status, _, answer = parse_cgi(cp.stdout)
+    assert (status, json.loads(answer)) == (200, {"customer_token": "cust-1"})
