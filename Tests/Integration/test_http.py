@@ -15,7 +15,8 @@ import time
 import pytest
 
 from contract import ALLOW_HEADER, APP_MAX_BODY, ERRORS, JSON_CONTENT_TYPE, NGINX_MAX_BODY, TOKENS, UNKNOWN_NUMBER
-from udesk_it import ENDPOINT, UDESK_CONTENT_TYPE, Nginx, ResponderExited, ScriptedBackend, udesk_body
+from udesk_it import (FIXTURE_CSV, ENDPOINT, UDESK_CONTENT_TYPE, Nginx, Responder, ResponderExited, ScriptedBackend,
+                      run_tokenctl, udesk_body)
 
 
 def assert_success(status, headers, body, token):
@@ -43,6 +44,31 @@ def assert_error(status, headers, body, error_class, sent_number=None):
 
 # --------------------------------------------------------------------------------------------
 # Success
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def nginx(request, nginx, pg_primary, tls, tmp_path_factory, nginx_binary):
+    """The contract is the same whichever engine holds the store: every test taking `nginx` runs
+    once against the session's SQLite responder and once against a responder on a PostgreSQL
+    database holding the same fixture rows."""
+    if request.param == "sqlite":
+        yield nginx
+        return
+    folder = tmp_path_factory.mktemp("http-pg")
+    database = "http_contract"
+    pg_primary.create_database(database, owner="udesk")
+    uri = pg_primary.uri(database)
+    run_tokenctl("import", FIXTURE_CSV, store=uri)
+    responder = Responder(uri, folder / "token.sock", folder / "responder.log").start()
+    server = None
+    try:
+        server = Nginx(folder / "nginx", responder.socket_path, *tls).render().start()
+        yield server
+    finally:
+        if server:
+            server.stop()
+        responder.stop()
+        pg_primary.drop_database(database)
 
 
 SUCCESS_FORMS = [

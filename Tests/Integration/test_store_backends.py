@@ -5,6 +5,7 @@ token-responder. What a test expects is written once, for both."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import time
@@ -419,3 +420,31 @@ def test_plain_cgi_on_postgres(pg_db, tmp_path):
     assert cp.returncode == 0
     status, _, answer = parse_cgi(cp.stdout)
     assert (status, json.loads(answer)) == (200, {"customer_token": "cust-1"})
+
+
+def test_sighup_reconnects_every_worker(pg_db, pg_primary, tmp_path):
+    imported(pg_db.uri, tmp_path)
+    r = start(pg_db.uri, tmp_path)
+
+    def backends() -> set[str]:
+        return set(pg_primary.psql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'token-responder' "
+            f"AND datname = '{pg_db.name}'").split())
+
+    try:
+        conns = [FastCGIConnection(r.socket_path) for _ in range(4)]
+        for conn in conns:
+            assert conn.request(udesk_body(13800138000)).json() == {"customer_token": "cust-1"}
+        before = backends()
+        assert before
+        r.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while backends() & before:
+            assert time.monotonic() < deadline, "the old connections are still open after SIGHUP"
+            for conn in conns:
+                assert conn.request(udesk_body(13800138000)).json() == {"customer_token": "cust-1"}
+            time.sleep(0.05)
+        for conn in conns:
+            conn.close()
+    finally:
+        assert r.stop() == 0

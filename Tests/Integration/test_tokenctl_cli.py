@@ -53,9 +53,23 @@ def assert_clean_failure(cp: subprocess.CompletedProcess, code: int | None = Non
     assert cp.returncode > 0, f"killed by signal {-cp.returncode}"
 
 
+def store_for(request, tmp_path, name):
+    """A SQLite path in `tmp_path`, or a fresh PostgreSQL database's URI, by `request.param`."""
+    return tmp_path / name if request.param == "sqlite" else request.getfixturevalue("pg_db").uri
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, binaries, tmp_path):
+    """A fresh store holding the integration fixture rows: every test taking it runs against a
+    SQLite file and against a PostgreSQL database."""
+    store = store_for(request, tmp_path, "tokens.db")
+    ok("import", FIXTURE_CSV, store=store)
+    return store
+
+
 @pytest.fixture
-def db(binaries, tmp_path) -> Path:
-    """A fresh store holding the integration fixture rows."""
+def sqlite_db(binaries, tmp_path) -> Path:
+    """A fresh SQLite store holding the fixture rows, for tests that reach into its file."""
     path = tmp_path / "tokens.db"
     ok("import", FIXTURE_CSV, store=path)
     return path
@@ -185,14 +199,14 @@ def test_import_replace_of_export_gives_identical_export(db, tmp_path):
     assert (again["added"], again["updated"], again["removed"]) == (0, 0, 0)
 
 
-def test_export_minted(db, tmp_path):
-    with sqlite3.connect(db) as conn:
+def test_export_minted(sqlite_db, tmp_path):
+    with sqlite3.connect(sqlite_db) as conn:
         conn.execute("UPDATE tokens SET minted = 1, updated_at = 1714979289 WHERE number = '+8613800138000'")
     conn.close()
-    out = ok("export", "--minted", store=db)
+    out = ok("export", "--minted", store=sqlite_db)
     assert out == "number,customer_token,first_seen\n+8613800138000,cust-0001,2024-05-06T07:08:09Z\n"
-    assert json.loads(ok("stats", "--json", store=db))["minted_rows"] == 1
-    assert "+8613800138000,cust-0001\n" in ok("export", store=db)  # the full export has it too
+    assert json.loads(ok("stats", "--json", store=sqlite_db))["minted_rows"] == 1
+    assert "+8613800138000,cust-0001\n" in ok("export", store=sqlite_db)  # the full export has it too
 
 
 # ------------------------------------------------------------------------------------------
@@ -286,14 +300,14 @@ def test_stats_of_a_store_never_imported(binaries, tmp_path):
     assert "last import: never" in ok("stats", store=store)
 
 
-def test_verify_ok_and_problems(db):
-    assert ok("verify", store=db) == "ok\n"
-    with sqlite3.connect(db) as conn:
+def test_verify_ok_and_problems(sqlite_db):
+    assert ok("verify", store=sqlite_db) == "ok\n"
+    with sqlite3.connect(sqlite_db) as conn:
         conn.execute("INSERT INTO tokens(number, token, updated_at) VALUES('13812345678', 'x', 0)")
         conn.execute("INSERT INTO tokens(number, token, updated_at) VALUES('+8613812345679', 'a' || char(7), 0)")
         conn.execute("INSERT INTO tokens(number, token, updated_at) VALUES('+8613812345670', '', 0)")
     conn.close()
-    cp = ctl("verify", store=db)
+    cp = ctl("verify", store=sqlite_db)
     assert cp.returncode == 1
     out = cp.stdout.decode()
     assert re.search(r"^key 138\*{6}78: not canonical", out, re.M), out
@@ -301,53 +315,53 @@ def test_verify_ok_and_problems(db):
     assert re.search(r"^token \+86138\*+70: empty token$", out, re.M), out
     assert out.endswith("3 problems\n")
     assert b"13812345678" not in cp.stdout + cp.stderr  # masked by default
-    assert b"key 13812345678:" in ctl("verify", "--show-keys", store=db).stdout
+    assert b"key 13812345678:" in ctl("verify", "--show-keys", store=sqlite_db).stdout
 
 
-def test_verify_reports_a_newer_schema(db):
-    with sqlite3.connect(db) as conn:
+def test_verify_reports_a_newer_schema(sqlite_db):
+    with sqlite3.connect(sqlite_db) as conn:
         conn.execute("PRAGMA user_version = 9")
     conn.close()
-    cp = ctl("verify", store=db)
+    cp = ctl("verify", store=sqlite_db)
     assert cp.returncode == 1
     assert cp.stdout.decode().startswith("schema: schema version 9, this binary knows 1")
     # and writers refuse it, with a clear message
-    assert_clean_failure(ctl("put", "13800138000", "x", store=db))
-    assert_clean_failure(ctl("export", store=db))
+    assert_clean_failure(ctl("put", "13800138000", "x", store=sqlite_db))
+    assert_clean_failure(ctl("export", store=sqlite_db))
 
 
-def test_backup(db, tmp_path, start_responder):
-    r = start_responder(store_path=db)
-    dest = tmp_path / "backups" / "tokens-copy.db"
+def test_backup(sqlite_db, tmp_path, start_responder):
+    r = start_responder(store_path=sqlite_db)
+    dest = tmp_path / "backups" / "tokens-copy.sqlite_db"
     dest.parent.mkdir()
     with FastCGIConnection(r.socket_path) as conn:
-        out = ok("backup", dest, store=db)
+        out = ok("backup", dest, store=sqlite_db)
         assert conn.request(udesk_body(13800138000)).json() == {"customer_token": "cust-0001"}
     size = os.stat(dest).st_size
     assert out == f"{dest}: {size} bytes\n"
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o640
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["tokens-copy.db"]
-    assert ok("export", store=dest) == ok("export", store=db)
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["tokens-copy.sqlite_db"]
+    assert ok("export", store=dest) == ok("export", store=sqlite_db)
     assert ok("verify", store=dest) == "ok\n"
     assert ok("get", "13800138000", store=dest) == "cust-0001\n"
 
-    ok("put", "13800138000", "changed", store=db)
-    cp = ctl("backup", dest, store=db)
+    ok("put", "13800138000", "changed", store=sqlite_db)
+    cp = ctl("backup", dest, store=sqlite_db)
     assert_clean_failure(cp)
     assert b"--force" in cp.stderr
     assert ok("get", "13800138000", store=dest) == "cust-0001\n"  # untouched
-    ok("backup", "--force", dest, store=db)
+    ok("backup", "--force", dest, store=sqlite_db)
     assert ok("get", "13800138000", store=dest) == "changed\n"
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o640
-    assert_clean_failure(ctl("backup", "--force", db, store=db))  # never onto the store itself
-    assert ok("verify", store=db) == "ok\n"
+    assert_clean_failure(ctl("backup", "--force", sqlite_db, store=sqlite_db))  # never onto the store itself
+    assert ok("verify", store=sqlite_db) == "ok\n"
 
 
 # ------------------------------------------------------------------------------------------
 # errors
 
 
-@pytest.mark.parametrize("args", [["export"], ["stats"], ["verify"], ["backup", "copy.db"],
+@pytest.mark.parametrize("args", [["export"], ["stats"], ["verify"], ["backup", "copy.sqlite_db"],
                                   ["delete", "13800138000"], ["get", "13800138000"]],
                          ids=lambda a: a[0])
 def test_missing_store_is_a_clean_error_and_is_not_created(binaries, tmp_path, args):
@@ -379,14 +393,13 @@ def test_store_from_environment(db):
 # ------------------------------------------------------------------------------------------
 # import guards: no import wipes the store by accident
 
-def _count(store: Path) -> int:
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as conn:
-        return conn.execute("SELECT count(*) FROM tokens").fetchone()[0]
+def _count(store) -> int:
+    return json.loads(ok("stats", "--json", store=store))["rows"]
 
 
-@pytest.fixture
-def big(binaries, tmp_path) -> Path:
-    path = tmp_path / "big.db"
+@pytest.fixture(params=["sqlite", "postgres"])
+def big(request, binaries, tmp_path):
+    path = store_for(request, tmp_path, "big.db")
     _rows_csv(tmp_path / "big.csv", 20_000)
     ok("import", tmp_path / "big.csv", store=path)
     return path
