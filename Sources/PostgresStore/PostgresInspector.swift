@@ -54,19 +54,18 @@ final class PostgresInspector: StoreInspector {
         }
     }
 
-    /// Runs `body` in one read-only snapshot (REPEATABLE READ), unless already inside one.
+    /// ``inSnapshot(_:)`` for a body that throws only store errors.
     private func snapshot<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        guard !inTransaction else { return try body() }
-        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        inTransaction = true
-        defer {
-            inTransaction = false
-            _ = try? connection.execute("COMMIT")
+        do {
+            return try inSnapshot { () throws -> T in try body() }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "\(location): \(error)")
         }
-        return try body()
     }
 
-    /// ``snapshot(_:)`` for bodies that throw any error.
+    /// Runs `body` in one read-only snapshot (REPEATABLE READ), unless already inside one.
     func inSnapshot<T>(_ body: () throws -> T) throws -> T {
         guard !inTransaction else { return try body() }
         try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
