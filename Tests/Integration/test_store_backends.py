@@ -363,6 +363,10 @@ def test_fallback_store_answers_while_postgres_is_down(own_cluster, tmp_path):
                 assert response.json() == {"customer_token": "cust-1"} and took < 0.5
             assert conn.request(udesk_body(13711112222)).status == 404, "the snapshot does not have it"
             assert health_of(conn) == (200, {"status": "degraded"})
+            metrics = conn.request(None, params={**cgi_params(None, None, "GET"), "TOKEN_ENDPOINT": "metrics"})
+            counted = [line for line in metrics.body.decode().splitlines()
+                       if line.startswith("token_responder_requests_total") and 'outcome="fallback"' in line]
+            assert counted and sum(float(line.rsplit(" ", 1)[1]) for line in counted) >= 6, counted
             own_cluster.start()
             deadline = time.monotonic() + 10
             while conn.request(udesk_body(13711112222)).status != 200:
