@@ -149,9 +149,35 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
         while true {
             let fd = token_accept_cloexec(listenFD)
             guard fd >= 0 else { break }
+            if !admits(fd) { continue }
             configureAccepted(fd)
             if !arm(fd, add: true) { close(fd) }
         }
+    }
+
+    /// When each refused peer address was last logged (monotonic µs): once a minute per address.
+    let refusedPeers = Mutex<[String: Int64]>([:])
+
+    /// True when the accepted connection `fd` may be served; a TCP peer the allow-list does not
+    /// name is closed before a byte is read (and logged at most once a minute per address).
+    func admits(_ fd: Int32) -> Bool {
+        guard let allowList = configuration.allowList, !allowList.allowsEveryone,
+            let peer = AllowList.peer(of: fd), !allowList.allows(peer.bytes)
+        else { return true }
+        close(fd)
+        let now = monotonicMicroseconds()
+        let log = refusedPeers.withLock { seen -> Bool in
+            if let last = seen[peer.text], now - last < 60_000_000 { return false }
+            if seen.count >= 1024 { seen = seen.filter { now - $0.value < 60_000_000 } }
+            seen[peer.text] = now
+            return true
+        }
+        if log {
+            logger.warning(
+                "refused a FastCGI connection from an address the allow-list does not name (--allow-from)",
+                metadata: ["peer": "\(peer.text)"])
+        }
+        return false
     }
 
     /// Sets the timeouts of an accepted connection: a stalled peer cannot hold a worker longer.

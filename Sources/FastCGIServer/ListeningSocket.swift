@@ -124,6 +124,51 @@ public enum ListeningSocket {
         return address
     }
 
+    /// Listens on TCP `host`:`port`: the first address the host resolves to that can be bound
+    /// (an IPv6 socket serves IPv6 only). Returns the descriptor and whether the address is a
+    /// loopback one.
+    public static func openTCP(host: String, port: UInt16) throws(Failure) -> (fd: Int32, loopback: Bool) {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let resolved = getaddrinfo(host, String(port), &hints, &list)
+        guard resolved == 0, let first = list else {
+            throw Failure(description: "cannot resolve \(host): \(String(cString: gai_strerror(resolved)))")
+        }
+        defer { freeaddrinfo(list) }
+        var failure = "no address"
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let info = entry {
+            entry = info.pointee.ai_next
+            let family = info.pointee.ai_family
+            let fd = socket(
+                family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard fd >= 0 else { continue }
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            if family == AF_INET6 {
+                setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+            }
+            guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0, Glibc.listen(fd, backlog) == 0 else {
+                failure = errorString()
+                close(fd)
+                continue
+            }
+            let bytes: [UInt8] =
+                family == AF_INET
+                ? info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                    withUnsafeBytes(of: address.pointee.sin_addr) { Array($0) }
+                }
+                : info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    withUnsafeBytes(of: address.pointee.sin6_addr) { Array($0) }
+                }
+            return (fd, AllowList.isLoopback(bytes))
+        }
+        throw Failure(description: "cannot listen on \(host):\(port): \(failure)")
+    }
+
     /// True if `fd` is a listening socket (how spawn-fcgi and systemd hand one over on fd 0).
     public static func isListeningSocket(_ fd: Int32) -> Bool {
         var accepting: Int32 = 0

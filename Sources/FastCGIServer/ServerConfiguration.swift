@@ -9,9 +9,12 @@ public struct ServerConfiguration: Sendable {
     /// Where the token store is (`--store`, `TOKEN_STORE`); the server opens it through the
     /// ``StoreBackend`` it is given, and names it in log lines.
     public var store: StoreLocation
-    /// Unix socket to create and serve FastCGI on (`--socket`, `TOKEN_SOCKET`); nil means fd 0
-    /// (spawn-fcgi, systemd socket activation) or plain CGI.
-    public var socketPath: String?
+    /// Where to serve FastCGI (`--socket`, `TOKEN_SOCKET`): a Unix socket to create, or a TCP
+    /// address; nil means fd 0 (spawn-fcgi, systemd socket activation) or plain CGI.
+    public var socket: ListenAddress?
+    /// Peers allowed to connect over TCP (`--allow-from`, `TOKEN_ALLOW_FROM`,
+    /// `FCGI_WEB_SERVER_ADDRS`); nil allows every peer (Unix sockets, loopback listeners).
+    public var allowList: AllowList?
     /// Permissions of the created socket (`--socket-mode`, default 0660: nginx reaches it
     /// through the group).
     public var socketMode: mode_t
@@ -62,12 +65,12 @@ public struct ServerConfiguration: Sendable {
 
     /// Creates a configuration with production defaults.
     public init(
-        store: StoreLocation, socketPath: String? = nil, socketMode: mode_t = 0o660,
+        store: StoreLocation, socket: ListenAddress? = nil, socketMode: mode_t = 0o660,
         threads: Int = ServerConfiguration.defaultThreads, handler: HandlerConfiguration = HandlerConfiguration(),
         logLevel: Logger.Level = .info, ioTimeoutSeconds: Int = 5, mintKeyFile: String? = nil
     ) {
         self.store = store
-        self.socketPath = socketPath
+        self.socket = socket
         self.socketMode = socketMode
         self.threads = threads
         self.handler = handler

@@ -160,6 +160,7 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
                 }
                 break
             }
+            if !server.admits(fd) { continue }
             server.configureAccepted(fd)
             if first < 0 {
                 first = fd

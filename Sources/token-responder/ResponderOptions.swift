@@ -18,7 +18,7 @@ struct ResponderOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "Unix socket to create and serve FastCGI on. A stale socket file is replaced; one a running responder serves is taken over atomically (SIGTERM the old one afterwards: no request fails). (env: TOKEN_SOCKET)"
+            "Unix socket to create and serve FastCGI on, or HOST:PORT / [IPV6]:PORT for TCP (then see --allow-from). A stale socket file is replaced; one a running responder serves is taken over atomically (SIGTERM the old one afterwards: no request fails). (env: TOKEN_SOCKET)"
     )
     var socket: String?
 
@@ -112,6 +112,13 @@ struct ResponderOptions: ParsableArguments {
     )
     var fallbackStore: String?
 
+    @Option(
+        name: .long,
+        help:
+            "With a TCP --socket (or a TCP socket on fd 0): the only peers that may connect, as addresses and CIDR ranges (127.0.0.1,10.0.0.0/24,::1), or any; other connections are closed before a byte is read, and logged at most once a minute per address. Required for an address other than loopback. libfcgi's FCGI_WEB_SERVER_ADDRS is read too. (env: TOKEN_ALLOW_FROM)"
+    )
+    var allowFrom: String?
+
     /// The values given, for ``Settings/configuration()``.
     var settings: Settings {
         Settings(
@@ -119,7 +126,7 @@ struct ResponderOptions: ParsableArguments {
             countryCode: countryCode, logLevel: logLevel, keyFile: keyFile, maxSkew: maxSkew, mintKeyFile: mintKeyFile,
             requestTimeout: requestTimeout, mintMaxRows: mintMaxRows, scheduling: scheduling,
             storeTimeout: storeTimeout,
-            fallbackStore: fallbackStore
+            fallbackStore: fallbackStore, allowFrom: allowFrom
         )
     }
 }

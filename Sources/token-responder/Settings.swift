@@ -26,6 +26,7 @@ struct Settings {
     var scheduling: ServerConfiguration.Scheduling?
     var storeTimeout: String?
     var fallbackStore: String?
+    var allowFrom: String?
 
     func configuration() throws(ValidationError) -> ServerConfiguration {
         typealias Fallback = EnvironmentFallback
@@ -41,7 +42,20 @@ struct Settings {
         }
         handler.normaliser = try PhoneNumberNormaliser.fromCommandLine(countryCode: countryCode)
         var configuration = ServerConfiguration(store: try StoreLocation.fromCommandLine(store), handler: handler)
-        configuration.socketPath = socket ?? Fallback.variable("TOKEN_SOCKET")
+        if let text = socket ?? Fallback.variable("TOKEN_SOCKET") {
+            do {
+                configuration.socket = try ListenAddress(text)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        if let text = allowFrom ?? Fallback.variable("TOKEN_ALLOW_FROM") ?? Fallback.variable("FCGI_WEB_SERVER_ADDRS") {
+            do {
+                configuration.allowList = try AllowList(text)
+            } catch {
+                throw ValidationError("--allow-from / TOKEN_ALLOW_FROM / FCGI_WEB_SERVER_ADDRS: \(error.description)")
+            }
+        }
         if let text = try Fallback.value(
             socketMode, "TOKEN_SOCKET_MODE", option: "--socket-mode", rule: "octal like 0660",
             isValid: { mode_t($0, radix: 8).map { $0 <= 0o777 } ?? false })

@@ -81,7 +81,20 @@ struct TokenResponderCommand: ParsableCommand {
         }
         let listenFD: Int32
         var bound: ListeningSocket.Bound?
-        if let path = configuration.socketPath {
+        if case .tcp(let host, let port) = configuration.socket {
+            do {
+                let opened = try ListeningSocket.openTCP(host: host, port: port)
+                if !opened.loopback && configuration.allowList == nil {
+                    close(opened.fd)
+                    throw ValidationError(
+                        "--socket \(configuration.socket!) is reachable from other machines and FastCGI has no authentication: give --allow-from ADDR[,ADDR...] (the nginx hosts), or --allow-from any to allow every peer"
+                    )
+                }
+                listenFD = opened.fd
+            } catch let error as ListeningSocket.Failure {
+                throw ValidationError(error.description)
+            }
+        } else if case .unix(let path) = configuration.socket {
             do {
                 bound = try ListeningSocket.open(path: path, mode: configuration.socketMode)
                 listenFD = bound!.fd
@@ -93,10 +106,15 @@ struct TokenResponderCommand: ParsableCommand {
                     "took over \(path) from the responder serving it; it keeps its connections until it stops")
             }
         } else if ListeningSocket.isListeningSocket(0) {
+            if AllowList.localAddressIsLoopback(of: 0) == false && configuration.allowList == nil {
+                throw ValidationError(
+                    "the TCP socket on fd 0 is reachable from other machines and FastCGI has no authentication: give --allow-from ADDR[,ADDR...] (the nginx hosts), or --allow-from any to allow every peer"
+                )
+            }
             listenFD = 0
         } else {
             throw ValidationError(
-                "no --socket given and fd 0 is not a listening socket. Use --socket PATH, start it from spawn-fcgi or systemd socket activation, or run it as a CGI program (the web server then sets GATEWAY_INTERFACE)."
+                "no --socket given and fd 0 is not a listening socket. Use --socket PATH or --socket HOST:PORT, start it from spawn-fcgi or systemd socket activation, or run it as a CGI program (the web server then sets GATEWAY_INTERFACE)."
             )
         }
         let server: FastCGIResponder<Backend>

@@ -89,6 +89,15 @@ def unix_connectable(path) -> bool:
         s.close()
 
 
+def tcp_address(text) -> tuple[str, int] | None:
+    """("host", port) for "HOST:PORT" or "[V6]:PORT"; None for a Unix socket path."""
+    text = str(text)
+    if "/" in text or ":" not in text:
+        return None
+    host, _, port = text.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 def tcp_connectable(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -153,7 +162,9 @@ class Responder:
         self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
-            wait_until(lambda: self.proc.poll() is not None or unix_connectable(self.socket_path),
+            tcp = tcp_address(self.socket_path)
+            wait_until(lambda: self.proc.poll() is not None
+                       or (tcp_connectable(tcp[1], tcp[0]) if tcp else unix_connectable(self.socket_path)),
                        timeout, what=f"token-responder to listen on {self.socket_path}")
         except TimeoutError:
             self.stop()
@@ -373,10 +384,18 @@ class FastCGIResponse:
 class FastCGIConnection:
     """One FastCGI connection to a Unix socket, like one of nginx's upstream connections."""
 
-    def __init__(self, path, timeout: float = 5.0):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def __init__(self, path, timeout: float = 5.0, source: str | None = None):
+        """`path`: a Unix socket, or a TCP address as "HOST:PORT" / "[V6]:PORT" (connecting
+        from `source` if given)."""
+        tcp = tcp_address(path)
+        if tcp:
+            self.sock = socket.socket(socket.AF_INET6 if ":" in tcp[0] else socket.AF_INET, socket.SOCK_STREAM)
+            if source:
+                self.sock.bind((source, 0))
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(str(path))
+        self.sock.connect(tcp or str(path))
         self._buf = b""
         self._next_id = 1
 
