@@ -7,7 +7,7 @@
 #   nginx/render-local.sh --out DIR --socket PATH --cert PATH --key PATH \
 #       [--https-listen 127.0.0.1:8443] [--http-listen 127.0.0.1:8080] \
 #       [--server-name localhost] [--daemon off|on] [--fastcgi-params /etc/nginx/fastcgi_params]
-#       [--udesk-allow "ADDR[ ADDR...]"]
+#       [--udesk-allow "ADDR[ ADDR...]"] [--backends "HOST:PORT[ HOST:PORT...]"]
 #
 # Result (DIR is made absolute):
 #   DIR/nginx.conf                           main file: pid, logs and temp dirs inside DIR
@@ -32,6 +32,7 @@ server_name=localhost
 daemon=off
 fastcgi_params=/etc/nginx/fastcgi_params
 udesk_allow=
+backends=
 
 usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -47,6 +48,7 @@ while [ $# -gt 0 ]; do
         --daemon) daemon=$2 ;;
         --fastcgi-params) fastcgi_params=$2 ;;
         --udesk-allow) udesk_allow=$2 ;;
+        --backends) backends=$2 ;;
         *) usage ;;
     esac
     shift 2
@@ -72,6 +74,17 @@ cp "$fastcgi_params" "$out/fastcgi_params"
 
 sed -e "s|/run/token-responder/token-responder\.sock|$(esc "$socket")|g" \
     "$here/udesk-token-upstream.conf" >"$out/conf.d/udesk-token-upstream.conf"
+if [ -n "$backends" ]; then
+    # Several nodes over TCP, as the upstream file's commented lines show: one server line each.
+    lines=
+    for b in $backends; do
+        case $b in *[!0-9a-zA-Z.:\[\]-]*) echo "render-local.sh: bad --backends address: $b" >&2; exit 2 ;; esac
+        lines="$lines    server $b max_fails=1 fail_timeout=5s;\n"
+    done
+    awk -v lines="$lines" '/^    server unix:/ { printf "%s", lines; next } { print }' \
+        "$out/conf.d/udesk-token-upstream.conf" >"$out/conf.d/upstream.tmp"
+    mv "$out/conf.d/upstream.tmp" "$out/conf.d/udesk-token-upstream.conf"
+fi
 sed -e "s|/var/log/nginx/udesk-token\.access\.log|$(esc "$out/logs/udesk-token.access.log")|g" \
     "$here/udesk-token-location.conf" >"$out/snippets/udesk-token-location.conf"
 cp "$here/udesk-token-headers.conf" "$out/snippets/udesk-token-headers.conf"
@@ -138,7 +151,11 @@ http {
 EOF
 
 # Fail loudly if a literal the shipped files promise has been renamed.
-grep -q "unix:$socket" "$out/conf.d/udesk-token-upstream.conf" || { echo "render-local.sh: socket literal not found" >&2; exit 1; }
+if [ -z "$backends" ]; then
+    grep -q "unix:$socket" "$out/conf.d/udesk-token-upstream.conf" || { echo "render-local.sh: socket literal not found" >&2; exit 1; }
+else
+    grep -q "^    server .* max_fails=1 fail_timeout=5s;" "$out/conf.d/udesk-token-upstream.conf" || { echo "render-local.sh: backends not rendered" >&2; exit 1; }
+fi
 grep -q "access_log $out/logs/udesk-token.access.log" "$out/snippets/udesk-token-location.conf" || { echo "render-local.sh: access log literal not found" >&2; exit 1; }
 if [ -n "$udesk_allow" ]; then
     for a in $udesk_allow; do
