@@ -7,6 +7,8 @@
 #   ROWS=100000 CONNS=32 DUR=5 UNKNOWN=10 THREADS=4 bench/run.sh
 #   IMPORT_DURING=1 bench/run.sh       also run `tokenctl import --replace` of the whole file
 #                                      while wrk runs (every answer must still be 2xx/404)
+#   TCP=1 bench/run.sh                 the responder on 127.0.0.1:PORT (FastCGI over TCP, nginx
+#                                      rendered with --backends) instead of a Unix socket
 #
 # env: ROWS (1000000), CONNS (256), DUR (10), UNKNOWN (% unknown numbers, 0), THREADS (default
 #      of token-responder), DATA (bench data dir, /tmp/udesk-bench-data), IMPORT_DURING (0).
@@ -31,17 +33,19 @@ if [ ! -f "$DATA/store.db" ]; then
 fi
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$run/key.pem" -out "$run/cert.pem" 2>/dev/null
+listen="$run/token.sock"; backends=()
+if [ "${TCP:-0}" = 1 ]; then listen=127.0.0.1:18900; backends=(--backends "$listen"); fi
 nginx/render-local.sh --out "$run/nginx" --socket "$run/token.sock" --cert "$run/cert.pem" --key "$run/key.pem" \
-  --https-listen 127.0.0.1:18443 --http-listen 127.0.0.1:18081 >/dev/null
+  --https-listen 127.0.0.1:18443 --http-listen 127.0.0.1:18081 "${backends[@]}" >/dev/null
 # The rendered file is sized for demos and tests; a client and an upstream connection per wrk
 # connection need more than its 512.
 sed -i 's/worker_connections [0-9]*;/worker_connections 8192;/' "$run/nginx/nginx.conf"
 # The benchmark measures the service, not the log disk: one info line per request goes to a file.
-"$bin/token-responder" --store "$DATA/store.db" --socket "$run/token.sock" ${THREADS:+--threads "$THREADS"} \
+"$bin/token-responder" --store "$DATA/store.db" --socket "$listen" ${THREADS:+--threads "$THREADS"} \
   2>"$run/responder.log" &
 responder=$!; pids+=("$responder")
 nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" 2>"$run/nginx.err" & pids+=($!)
-for _ in $(seq 50); do [ -S "$run/token.sock" ] && break; sleep 0.1; done
+for _ in $(seq 50); do { [ -S "$run/token.sock" ] || { [ "${TCP:-0}" = 1 ] && (exec 3<>/dev/tcp/127.0.0.1/18900) 2>/dev/null; }; } && break; sleep 0.1; done
 sleep 0.5
 
 importer=
