@@ -7,7 +7,7 @@
 #   nginx/render-local.sh --out DIR --socket PATH --cert PATH --key PATH \
 #       [--https-listen 127.0.0.1:8443] [--http-listen 127.0.0.1:8080] \
 #       [--server-name localhost] [--daemon off|on] [--fastcgi-params /etc/nginx/fastcgi_params]
-#       [--udesk-allow "ADDR[ ADDR...]"] [--backends "HOST:PORT[ HOST:PORT...]"]
+#       [--udesk-allow "ADDR[ ADDR...]"] [--backends "HOST:PORT[ HOST:PORT...]"] [--fastcgi-bind ADDR]
 #
 # Result (DIR is made absolute):
 #   DIR/nginx.conf                           main file: pid, logs and temp dirs inside DIR
@@ -33,6 +33,7 @@ daemon=off
 fastcgi_params=/etc/nginx/fastcgi_params
 udesk_allow=
 backends=
+fastcgi_bind=
 
 usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
         --fastcgi-params) fastcgi_params=$2 ;;
         --udesk-allow) udesk_allow=$2 ;;
         --backends) backends=$2 ;;
+        --fastcgi-bind) fastcgi_bind=$2 ;;
         *) usage ;;
     esac
     shift 2
@@ -87,6 +89,14 @@ if [ -n "$backends" ]; then
 fi
 sed -e "s|/var/log/nginx/udesk-token\.access\.log|$(esc "$out/logs/udesk-token.access.log")|g" \
     "$here/udesk-token-location.conf" >"$out/snippets/udesk-token-location.conf"
+if [ -n "$fastcgi_bind" ]; then
+    case $fastcgi_bind in *[!0-9a-fA-F.:]*) echo "render-local.sh: bad --fastcgi-bind address: $fastcgi_bind" >&2; exit 2 ;; esac
+    # The commented lines of the locations, activated with this address.
+    awk -v addr="$fastcgi_bind" '/^    #fastcgi_bind / { print "    fastcgi_bind " addr ";"; next } { print }' \
+        "$out/snippets/udesk-token-location.conf" >"$out/snippets/location.tmp"
+    mv "$out/snippets/location.tmp" "$out/snippets/udesk-token-location.conf"
+    grep -q "^    fastcgi_bind $fastcgi_bind;" "$out/snippets/udesk-token-location.conf" || { echo "render-local.sh: fastcgi_bind line not found" >&2; exit 1; }
+fi
 cp "$here/udesk-token-headers.conf" "$out/snippets/udesk-token-headers.conf"
 if [ -z "$udesk_allow" ]; then
     cp "$here/udesk-token-allowlist.conf" "$out/snippets/udesk-token-allowlist.conf"

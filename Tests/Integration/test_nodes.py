@@ -8,7 +8,7 @@ import signal
 import time
 
 from contract import TOKENS
-from udesk_it import HTTPSLoad, Nginx, Responder, free_port, wait_until
+from udesk_it import HTTPSLoad, Nginx, Responder, free_port, udesk_body, wait_until
 
 CASES = {number: token for number, token in list(TOKENS.items())[:6]}
 
@@ -85,3 +85,22 @@ def test_the_shipped_files_rendered_for_two_nodes_pass_nginx_t(tls, tmp_path):
     assert "server 10.0.0.11:9000 max_fails=1 fail_timeout=5s;" in upstream
     assert "server [fd00::12]:9000 max_fails=1 fail_timeout=5s;" in upstream
     assert "server unix:" not in upstream
+
+
+def test_an_allow_listed_node_answers_nginx_only_from_the_named_address(store, tls, tmp_path):
+    """--allow-from 127.0.0.2: nginx connecting from 127.0.0.1 is refused (JSON 502), and
+    answered once the location's fastcgi_bind line names 127.0.0.2."""
+    port = free_port()
+    r = Responder(store, f"127.0.0.1:{port}", tmp_path / "node.log", "--allow-from", "127.0.0.2").start()
+    try:
+        for bind, expected in ((None, 502), ("127.0.0.2", 200)):
+            nginx = Nginx(tmp_path / f"nginx-{bind}", tmp_path / "unused.sock", *tls, backends=[f"127.0.0.1:{port}"],
+                          fastcgi_bind=bind).render().start()
+            try:
+                status, _, body = nginx.post(udesk_body(13800138000))
+                assert status == expected, (bind, status, body)
+            finally:
+                nginx.stop()
+    finally:
+        r.stop()
+    assert "refused a FastCGI connection" in (tmp_path / "node.log").read_text()

@@ -196,12 +196,13 @@ class Nginx:
     udesk_allow: addresses to activate nginx/udesk-token-allowlist.conf with (render-local.sh
     --udesk-allow), as an operator would; None keeps the shipped, inactive file."""
 
-    def __init__(self, prefix, socket_path, cert, key, udesk_allow=None, backends=None):
+    def __init__(self, prefix, socket_path, cert, key, udesk_allow=None, backends=None, fastcgi_bind=None):
         """backends: TCP addresses of several responder nodes (render-local.sh --backends)
         instead of the one on `socket_path`."""
         self.prefix = Path(prefix)
         self.udesk_allow = udesk_allow
         self.backends = backends
+        self.fastcgi_bind = fastcgi_bind
         self.socket_path = Path(socket_path)
         self.cert = Path(cert)
         self.key = Path(key)
@@ -222,7 +223,8 @@ class Nginx:
              "--https-listen", f"127.0.0.1:{self.https_port}", "--http-listen", f"127.0.0.1:{self.http_port}",
              "--server-name", "localhost", "--daemon", "off",
              *(["--udesk-allow", " ".join(self.udesk_allow)] if self.udesk_allow else []),
-             *(["--backends", " ".join(self.backends)] if self.backends else [])],
+             *(["--backends", " ".join(self.backends)] if self.backends else []),
+             *(["--fastcgi-bind", self.fastcgi_bind] if self.fastcgi_bind else [])],
             capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
         assert cp.returncode == 0, f"render-local.sh failed: {cp.stderr.decode()}"
         return self
