@@ -226,6 +226,21 @@ def test_units_pass_systemd_analyze_verify(systemd_analyze, rendered_units):
     assert cp.returncode == 0 and not ours, f"systemd-analyze verify exited {cp.returncode}:\n{output}"
 
 
+def test_the_tcp_socket_unit_for_several_nodes_passes_verify(systemd_analyze, rendered_units, tmp_path):
+    """deploy/nodes/token-responder.socket replaces the Unix socket unit on a node nginx reaches
+    over TCP; with the service beside it, it passes systemd-analyze verify."""
+    units = tmp_path / "units"
+    units.mkdir()
+    (units / "token-responder.service").write_text((rendered_units / "token-responder.service").read_text())
+    socket_unit = (DEPLOY / "nodes" / "token-responder.socket").read_text()
+    assert "ListenStream=10.0.0.11:9000" in socket_unit and "TOKEN_ALLOW_FROM" in socket_unit
+    (units / "token-responder.socket").write_text(socket_unit)
+    cp = run([systemd_analyze, "verify", "--man=no", "./token-responder.socket", "./token-responder.service"], cwd=units)
+    output = (cp.stdout + cp.stderr).decode()
+    ours = [line for line in output.splitlines() if "token-responder" in line]
+    assert cp.returncode == 0 and not ours, output
+
+
 def test_service_security_exposure_is_low(systemd_analyze, rendered_units):
     cp = run([systemd_analyze, "security", "--offline=true", "--man=no", "./token-responder.service"],
              cwd=rendered_units)
