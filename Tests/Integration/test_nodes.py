@@ -13,19 +13,6 @@ from udesk_it import HTTPSLoad, Nginx, Responder, free_port, udesk_body, wait_un
 CASES = {number: token for number, token in list(TOKENS.items())[:6]}
 
 
-class TimedLoad(HTTPSLoad):
-    """An HTTPSLoad that keeps the slowest answer's time."""
-
-    slowest = 0.0
-
-    def ask(self, conn, number):
-        started = time.monotonic()
-        try:
-            return super().ask(conn, number)
-        finally:
-            with self.lock:
-                self.slowest = max(self.slowest, time.monotonic() - started)
-
 
 def node(store, tmp_path, name, port) -> Responder:
     return Responder(store, f"127.0.0.1:{port}", tmp_path / f"{name}.log", "--threads", "2").start()
@@ -41,7 +28,7 @@ def test_nodes_behind_one_nginx(store, tls, tmp_path):
     nginx = Nginx(tmp_path / "nginx", tmp_path / "unused.sock", *tls,
                   backends=[f"127.0.0.1:{p}" for p in ports]).render().start()
     try:
-        load = TimedLoad(nginx, list(CASES), {n: {t} for n, t in CASES.items()}, clients=6).start()
+        load = HTTPSLoad(nginx, list(CASES), {n: {t} for n, t in CASES.items()}, clients=6).start()
         time.sleep(1.0)
         assert all(answered_by(tmp_path / f"node{i}.log") > 0 for i in range(2)), "both nodes take traffic"
 

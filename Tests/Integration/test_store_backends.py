@@ -288,20 +288,6 @@ def test_every_host_down_then_back_answers_resume_without_a_restart(own_cluster,
         assert r.stop() == 0
 
 
-class TimedHTTPSLoad(HTTPSLoad):
-    """An HTTPSLoad that also keeps the slowest answer's time."""
-
-    slowest = 0.0
-
-    def ask(self, conn, number):
-        started = time.monotonic()
-        try:
-            return super().ask(conn, number)
-        finally:
-            took = time.monotonic() - started
-            with self.lock:
-                self.slowest = max(self.slowest, took)
-
 
 def test_failover_to_the_standby_under_load_through_nginx(tmp_path, tls):
     """Keep-alive clients through nginx verify every answer while the primary is killed
@@ -320,7 +306,7 @@ def test_failover_to_the_standby_under_load_through_nginx(tmp_path, tls):
         r = start(pg_multi_host_uri([primary, standby], "tokens"), tmp_path)
         nginx = Nginx(tmp_path / "nginx", r.socket_path, *tls).render().start()
         try:
-            load = TimedHTTPSLoad(nginx, list(rows), {n: {t} for n, t in rows.items()}, clients=6).start()
+            load = HTTPSLoad(nginx, list(rows), {n: {t} for n, t in rows.items()}, clients=6).start()
             time.sleep(1.5)
             load.set_phase("primary killed")
             primary.stop(mode="immediate")

@@ -683,16 +683,27 @@ class FastCGILoad(VerifyingLoad):
 
 
 class HTTPSLoad(VerifyingLoad):
-    """A VerifyingLoad through nginx over HTTPS, each client on a kept connection."""
+    """A VerifyingLoad through nginx over HTTPS, each client on a kept connection; `slowest` is
+    the longest any answer took (seconds)."""
 
     def __init__(self, nginx: "Nginx", asked, allowed: dict, **kw):
         self.nginx = nginx
+        self.slowest = 0.0
         super().__init__(asked, allowed, **kw)
 
     def connect(self):
         return self.nginx.https_connection(timeout=5)
 
     def ask(self, conn, number):
+        started = time.monotonic()
+        try:
+            return self._ask(conn, number)
+        finally:
+            took = time.monotonic() - started
+            with self.lock:
+                self.slowest = max(self.slowest, took)
+
+    def _ask(self, conn, number):
         conn.request("POST", ENDPOINT, body=udesk_body(number), headers={"Content-Type": UDESK_CONTENT_TYPE})
         resp = conn.getresponse()
         body = resp.read()
