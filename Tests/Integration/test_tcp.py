@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 
 import pytest
 
-from udesk_it import FastCGIConnection, Responder, ResponderExited, bin_dir, free_port, udesk_body, wait_until
+from udesk_it import FastCGIConnection, Responder, ResponderExited, bin_dir, free_port, udesk_body
 
 ANSWER = {"customer_token": "cust-0001"}
 
