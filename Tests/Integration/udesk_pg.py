@@ -38,7 +38,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.parse
 from pathlib import Path
 
