@@ -196,10 +196,3 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
         return epoll_ctl(epollFD, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event) == 0
     }
 }
-
-/// Microseconds on the monotonic clock, for request latency.
-func monotonicMicroseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-}

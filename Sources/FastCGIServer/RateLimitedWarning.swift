@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import TokenStore
 
 /// A warning written at most once per interval, saying how many were left out in between: a
 /// condition that repeats thousands of times a second (descriptors exhausted) must not flood

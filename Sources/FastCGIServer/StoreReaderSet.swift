@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import TokenStore
 
 /// The workers' store readers, reopened as one set.
 ///

@@ -1,5 +1,6 @@
 import CLibPQ
 import Glibc
+import TokenCore
 import TokenStore
 
 /// One libpq connection, for one thread. Two ways to use it: blocking (tokenctl, which may wait
@@ -87,7 +88,7 @@ final class PGConnection {
                     succeeded[index] = true
                     if firstSuccessAt == nil { firstSuccessAt = monotonicMicroseconds() }
                 case PGRES_POLLING_FAILED:
-                    failures.append(String(cString: token_PQerrorMessage(attempt)).trimmingTrailingNewlines())
+                    failures.append(String(cString: token_PQerrorMessage(attempt)).trimmingASCIIWhitespace())
                     token_PQfinish(attempt)
                     attempts[index] = nil
                 case PGRES_POLLING_WRITING: writing[index] = true
@@ -148,7 +149,7 @@ final class PGConnection {
     }
 
     /// libpq's last error on this connection, one line.
-    var lastError: String { String(cString: token_PQerrorMessage(handle)).trimmingTrailingNewlines() }
+    var lastError: String { String(cString: token_PQerrorMessage(handle)).trimmingASCIIWhitespace() }
 
     /// True while the connection is usable.
     var isOK: Bool { token_PQstatus(handle) == CONNECTION_OK }
@@ -253,7 +254,7 @@ final class PGResult {
         guard let result else { throw StoreError(.database, "\(connection.name): \(connection.lastError)") }
         let status = token_PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN else {
-            let message = String(cString: token_PQresultErrorMessage(result)).trimmingTrailingNewlines()
+            let message = String(cString: token_PQresultErrorMessage(result)).trimmingASCIIWhitespace()
             token_PQclear(result)
             throw StoreError(.database, "\(connection.name): \(message)")
         }
@@ -302,7 +303,7 @@ struct PGHost: Sendable, Equatable {
         try PGConnection.loadLibrary()
         var error: UnsafeMutablePointer<CChar>?
         guard let options = token_PQconninfoParse(uri, &error) else {
-            let reason = error.map { String(cString: $0).trimmingTrailingNewlines() } ?? "not a connection URI"
+            let reason = error.map { String(cString: $0).trimmingASCIIWhitespace() } ?? "not a connection URI"
             token_PQfreemem(error)
             throw StoreError(.cannotOpen, "invalid PostgreSQL URI: \(reason)")
         }
@@ -324,21 +325,5 @@ struct PGHost: Sendable, Equatable {
                 host: hosts[index], port: ports.count == hosts.count ? ports[index] : (ports.first ?? ""),
                 hostaddr: addresses.flatMap { $0.count == hosts.count ? $0[index] : nil })
         }
-    }
-}
-
-/// Microseconds on the monotonic clock.
-func monotonicMicroseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-}
-
-extension String {
-    /// Without the line ends libpq puts after its messages.
-    func trimmingTrailingNewlines() -> String {
-        var text = self
-        while text.last == "\n" || text.last == "\r" { text.removeLast() }
-        return text
     }
 }

@@ -23,10 +23,8 @@ final class PostgresImportSession: ImportSession {
         self.writer = writer
         now = options.now
         let connection = writer.connection
-        try connection.execute("BEGIN")
+        try writer.beginWriting()
         do throws(StoreError) {
-            try connection.execute(PostgresWriter.writerLock)
-            try writer.createSchemaIfNeeded()
             // No other writer until commit (minting responders wait, or give up after their
             // lock_timeout and answer the derived token); lookups are not held up.
             try connection.execute("LOCK TABLE udesk_tokens IN SHARE ROW EXCLUSIVE MODE")

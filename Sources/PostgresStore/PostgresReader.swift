@@ -41,10 +41,10 @@ public final class PostgresReader: StoreReader {
     /// Connects (up to `deadline`) and checks the schema; a failure to connect is only noted.
     func checkSchemaIfConnected(deadline: Int64) throws(StoreError) {
         guard let connection = try? connected(deadline: deadline) else { return }
-        let version = try connection.execute(
-            "SELECT value FROM udesk_token_meta WHERE key = 'schema_version'", deadline: deadline)
-        try PostgresSchema.checkReadable(
-            version: version.rows > 0 ? Int64(version.text(0, 0) ?? "") ?? 0 : 0, name: name)
+        let version = try PostgresSchema.version { sql throws(StoreError) in
+            try connection.execute(sql, deadline: deadline)
+        }
+        try PostgresSchema.checkReadable(version: version, name: name)
     }
 
     /// The open connection, or a new one made before `deadline`.

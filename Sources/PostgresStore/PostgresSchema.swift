@@ -32,12 +32,18 @@ public enum PostgresSchema {
         INSERT INTO udesk_token_meta VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;
         """
 
-    /// The recorded schema version; 0 when the tables are not there.
-    static func version(_ connection: PGConnection) throws(StoreError) -> Int64 {
-        let exists = try connection.execute("SELECT to_regclass('udesk_token_meta') IS NOT NULL")
+    /// The recorded schema version; 0 when the tables are not there. `run` runs one statement
+    /// (blocking for tokenctl, within the store timeout for the responder).
+    static func version(_ run: (String) throws(StoreError) -> PGResult) throws(StoreError) -> Int64 {
+        let exists = try run("SELECT to_regclass('udesk_token_meta') IS NOT NULL")
         guard exists.text(0, 0) == "t" else { return 0 }
-        let result = try connection.execute("SELECT value FROM udesk_token_meta WHERE key = 'schema_version'")
+        let result = try run("SELECT value FROM udesk_token_meta WHERE key = 'schema_version'")
         return result.rows == 0 ? 0 : (Int64(result.text(0, 0) ?? "") ?? 0)
+    }
+
+    /// ``version(_:)`` on a blocking connection (tokenctl).
+    static func version(_ connection: PGConnection) throws(StoreError) -> Int64 {
+        try version { sql throws(StoreError) in try connection.execute(sql) }
     }
 
     /// Throws unless `version` can be read by this binary.

@@ -18,17 +18,17 @@ final class PostgresWriter: StoreWriter {
     static let writerLock = "SELECT pg_advisory_xact_lock(7375206873211)"
 
     func count() throws(StoreError) -> Int {
-        guard try PostgresSchema.version(connection) > 0 else { return 0 }
+        guard try PostgresSchema.version(connection) > 0 else {
+            return 0
+        }
         return Int(try connection.execute("SELECT count(*) FROM udesk_tokens").int64(0, 0))
     }
 
     /// Runs `body` in one transaction holding the writers' lock, creating the schema first if
     /// the store has none: committed if it returns, rolled back if it throws.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try connection.execute("BEGIN")
+        try beginWriting()
         do throws(StoreError) {
-            try connection.execute(Self.writerLock)
-            try createSchemaIfNeeded()
             let result = try body()
             try connection.execute("COMMIT")
             return result
@@ -38,9 +38,22 @@ final class PostgresWriter: StoreWriter {
         }
     }
 
+    /// Begins a write transaction: the writers' lock, and the schema created if the store has
+    /// none. Rolled back if that fails; the caller commits or rolls back otherwise.
+    func beginWriting() throws(StoreError) {
+        try connection.execute("BEGIN")
+        do throws(StoreError) {
+            try connection.execute(Self.writerLock)
+            try createSchemaIfNeeded()
+        } catch {
+            _ = try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Creates the schema inside the caller's transaction if the store has none; refuses one
     /// newer than this binary.
-    func createSchemaIfNeeded() throws(StoreError) {
+    private func createSchemaIfNeeded() throws(StoreError) {
         let version = try PostgresSchema.version(connection)
         if version > PostgresSchema.currentVersion {
             try PostgresSchema.checkReadable(version: version, name: location.description)
