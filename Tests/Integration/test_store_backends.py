@@ -125,6 +125,12 @@ def test_verify_reports_a_key_no_caller_produces(pg_db, tmp_path):
     assert b"key 138******78: not canonical" in cp.stdout
 
 
+def health_of(conn):
+    """(status, JSON body) of the health endpoint on a FastCGI connection."""
+    answer = conn.request(None, params={**cgi_params(None, None, "GET"), "TOKEN_ENDPOINT": "health"})
+    return answer.status, answer.json()
+
+
 def start(store, tmp_path, *args) -> Responder:
     return Responder(store, tmp_path / f"r{time.monotonic_ns()}.sock", tmp_path / "responder.log", "--threads", "2",
                      *args).start()
@@ -214,8 +220,7 @@ def test_no_host_answers_a_json_500_within_the_deadline_then_recovers(pg_db, pg_
                     assert response.status == 500 and response.json()["error"] == "store_unavailable"
                     assert took < 0.45
                 started = time.monotonic()
-                health = conn.request(None, params={**cgi_params(None, None, "GET"), "TOKEN_ENDPOINT": "health"})
-                assert health.status == 503 and time.monotonic() - started < 0.45
+                assert health_of(conn)[0] == 503 and time.monotonic() - started < 0.45
         finally:
             r.stop()
     finally:
@@ -276,8 +281,7 @@ def test_every_host_down_then_back_answers_resume_without_a_restart(own_cluster,
                 response, took = timed(conn, udesk_body(13800138000))
                 assert response.status == 500 and response.json()["error"] == "store_unavailable"
                 assert took < 0.5
-            health = conn.request(None, params={**cgi_params(None, None, "GET"), "TOKEN_ENDPOINT": "health"})
-            assert health.status == 503
+            assert health_of(conn)[0] == 503
             own_cluster.start()
             deadline = time.monotonic() + 10
             while (answer := conn.request(udesk_body(13800138000))).status != 200:
@@ -324,10 +328,6 @@ def test_failover_to_the_standby_under_load_through_nginx(tmp_path, tls):
             standby.destroy()
         primary.destroy()
 
-
-def health_of(conn):
-    answer = conn.request(None, params={**cgi_params(None, None, "GET"), "TOKEN_ENDPOINT": "health"})
-    return answer.status, answer.json()
 
 
 def test_fallback_store_answers_while_postgres_is_down(own_cluster, tmp_path):

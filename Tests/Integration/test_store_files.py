@@ -14,6 +14,7 @@ every answer against the tokens the number may have in that phase of the fault.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 import random
 import sqlite3
@@ -47,6 +48,19 @@ def old_and_new(tmp_path, seed):
     return asked, old, new
 
 
+@contextmanager
+def verified_load(responder, asked, old):
+    """A FastCGILoad on `responder` that has answered from the `old` tokens before the body runs
+    (the phase "before"); stopped afterwards, and every answer checked."""
+    load = FastCGILoad(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
+    try:
+        wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
+        yield load
+    finally:
+        load.stop()
+    load.assert_clean()
+
+
 def test_removed_wal_and_shm_then_import_replace_never_mixes_files(tmp_path, start_responder):
     """`rm tokens.db-wal tokens.db-shm` while serving, then an import that changes every token:
     the import's writer no longer sees the responder's read locks, so without a reopen the
@@ -55,9 +69,7 @@ def test_removed_wal_and_shm_then_import_replace_never_mixes_files(tmp_path, sta
     store = tmp_path / "tokens.db"
     tokenctl(store, "import", tmp_path / "old.csv")
     responder = start_responder(store_path=store)
-    load = FastCGILoad(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
-    try:
-        wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
+    with verified_load(responder, asked, old) as load:
         load.set_phase("removed", {n: {old[n], new[n]} for n in asked})
         time.sleep(0.05)  # let requests asked in the previous phase finish first
         os.unlink(f"{store}-wal")
@@ -68,9 +80,6 @@ def test_removed_wal_and_shm_then_import_replace_never_mixes_files(tmp_path, sta
         time.sleep(0.5)
         load.set_phase("after", {n: {new[n]} for n in asked})
         time.sleep(0.5)
-    finally:
-        load.stop()
-    load.assert_clean()
     assert load.answered("after") > 50, dict(load.counts)
 
 
@@ -83,9 +92,7 @@ def test_backup_moved_over_the_store_then_a_write_is_served_from_the_new_file(tm
     tokenctl(store, "import", tmp_path / "old.csv")
     tokenctl(other, "import", tmp_path / "new.csv")
     responder = start_responder(store_path=store)
-    load = FastCGILoad(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
-    try:
-        wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
+    with verified_load(responder, asked, old) as load:
         load.set_phase("moved", {n: {old[n], new[n]} for n in asked})
         time.sleep(0.05)
         os.rename(other, store)
@@ -95,9 +102,6 @@ def test_backup_moved_over_the_store_then_a_write_is_served_from_the_new_file(tm
         allowed[asked[0]] = {"edited-after-restore"}
         load.set_phase("after", allowed)
         time.sleep(0.5)
-    finally:
-        load.stop()
-    load.assert_clean()
     assert load.answered("after") > 50, dict(load.counts)
 
 
@@ -111,9 +115,7 @@ def test_truncated_or_deleted_store_answers_store_unavailable_then_recovers(tmp_
     backup = tmp_path / "backup.db"
     tokenctl(store, "backup", backup)
     responder = start_responder(store_path=store)
-    load = FastCGILoad(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
-    try:
-        wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
+    with verified_load(responder, asked, old) as load:
         load.set_phase("truncating", unavailable_ok=True)
         time.sleep(0.05)
         os.truncate(store, 0)
@@ -135,9 +137,6 @@ def test_truncated_or_deleted_store_answers_store_unavailable_then_recovers(tmp_
         time.sleep(0.2)
         load.set_phase("restored")
         time.sleep(0.5)
-    finally:
-        load.stop()
-    load.assert_clean()
     for phase in ("truncated", "deleted"):
         assert load.answered(phase, "unavailable") > 10, dict(load.counts)
     assert load.answered("restored", "ok") > 50, dict(load.counts)
@@ -202,9 +201,7 @@ def test_a_store_recreated_by_import_is_never_served_half_made(tmp_path, start_r
     store = tmp_path / "tokens.db"
     tokenctl(store, "import", tmp_path / "old.csv")
     responder = start_responder(store_path=store)
-    load = FastCGILoad(responder.socket_path, asked, {n: {old[n]} for n in asked}).start()
-    try:
-        wait_until(lambda: load.answered("before") > 200, timeout=20, what="answers before the fault")
+    with verified_load(responder, asked, old) as load:
         load.set_phase("deleted", unavailable_ok=True)
         time.sleep(0.05)
         for suffix in ("", "-wal", "-shm"):
@@ -215,8 +212,5 @@ def test_a_store_recreated_by_import_is_never_served_half_made(tmp_path, start_r
         time.sleep(0.2)
         load.set_phase("after", {n: {new[n]} for n in asked})
         time.sleep(0.5)
-    finally:
-        load.stop()
-    load.assert_clean()
     assert load.answered("importing", "unavailable") > 10, dict(load.counts)
     assert load.answered("after", "ok") > 50, dict(load.counts)
