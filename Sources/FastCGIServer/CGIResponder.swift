@@ -26,17 +26,8 @@ public enum CGIResponder {
         let body = readAll(0, limit: min(contentLength ?? Int.max, limit + 1))
         let router = RequestRouter(handler: TokenHandler(configuration: configuration.handler), metrics: nil)
         let store = OpenedStore<Backend.Reader>(opening: { () throws(StartupError) in
-            let minting: Minting?
-            do throws(MintKeyError) {
-                minting = try configuration.makeMinting(logger: logger)
-            } catch {
-                throw .mintKey(error)
-            }
-            do throws(StoreError) {
-                return try backend.openReader(minting: minting)
-            } catch {
-                throw .store(error)
-            }
+            let minting = try configuration.makeMinting(logger: logger)
+            return try StartupError.store { () throws(StoreError) in try backend.openReader(minting: minting) }
         })
         let (endpoint, response) = router.answer(
             variables: environment, contentLength: contentLength, body: body, store: store)

@@ -92,19 +92,10 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
         defer { logWriter.finish() }
         FCGX_Init()
         ShutdownSignals.blockInCurrentThread()
-        let minting: Minting?
-        do throws(MintKeyError) {
-            minting = try configuration.makeMinting(logger: logger)
-        } catch {
-            throw .mintKey(error)
-        }
+        let minting = try configuration.makeMinting(logger: logger)
         var opened: [Backend.Reader] = []
         for _ in 0..<max(1, configuration.threads) {
-            do throws(StoreError) {
-                opened.append(try backend.openReader(minting: minting))
-            } catch {
-                throw .store(error)
-            }
+            opened.append(try StartupError.store { () throws(StoreError) in try backend.openReader(minting: minting) })
             readers.opened(in: 0)
         }
         logger.info(

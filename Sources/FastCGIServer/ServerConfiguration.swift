@@ -83,7 +83,7 @@ public struct ServerConfiguration: Sendable {
 extension ServerConfiguration {
     /// The minting set-up shared by every reader of the process, if minting is configured:
     /// the minter, a budget of ``mintMaxRows`` new rows, and failures reported through `logger`.
-    func makeMinting(logger: Logger) throws(MintKeyError) -> Minting? {
+    func makeMinting(logger: Logger) throws(StartupError) -> Minting? {
         guard let minter = try makeMinter() else { return nil }
         let budget = MintBudget(maxNewRows: mintMaxRows) { limit in
             logger.warning(
@@ -99,34 +99,27 @@ extension ServerConfiguration {
     /// throws what serving would meet at start-up, so that the caller can report it before it
     /// listens.
     public func check<Backend: StoreBackend>(_ backend: Backend) throws(StartupError) {
-        do throws(MintKeyError) {
-            _ = try makeMinter()
-        } catch {
-            throw .mintKey(error)
-        }
-        do throws(StoreError) {
-            try backend.checkReadable()
-        } catch {
-            throw .store(error)
-        }
+        _ = try makeMinter()
+        try StartupError.store { () throws(StoreError) in try backend.checkReadable() }
     }
 
     /// The minter, if minting is configured; throws if its key file cannot be read.
-    func makeMinter() throws(MintKeyError) -> TokenMinter? {
+    func makeMinter() throws(StartupError) -> TokenMinter? {
         guard handler.unknownNumbers == .mint else { return nil }
         guard let mintKeyFile else {
-            throw MintKeyError("--unknown mint needs --mint-key-file (or TOKEN_MINT_KEY_FILE)")
+            throw .mintKey(MintKeyError("--unknown mint needs --mint-key-file (or TOKEN_MINT_KEY_FILE)"))
         }
         let secret: [UInt8]
         do {
             secret = try SecretFile.readBytes(mintKeyFile)
         } catch {
-            throw MintKeyError(error.description)
+            throw .mintKey(MintKeyError(error.description))
         }
         guard secret.count >= TokenMinter.minimumKeyBytes else {
-            throw MintKeyError(
-                "mint key file \(mintKeyFile) holds \(secret.count) bytes; use at least \(TokenMinter.minimumKeyBytes) (e.g. head -c 32 /dev/urandom | base64 > FILE)"
-            )
+            throw .mintKey(
+                MintKeyError(
+                    "mint key file \(mintKeyFile) holds \(secret.count) bytes; use at least \(TokenMinter.minimumKeyBytes) (e.g. head -c 32 /dev/urandom | base64 > FILE)"
+                ))
         }
         return TokenMinter(keyBytes: secret)
     }
@@ -148,6 +141,15 @@ public enum StartupError: Error, Sendable, CustomStringConvertible {
     case store(StoreError)
     /// The mint key cannot be used.
     case mintKey(MintKeyError)
+
+    /// The result of `body`, its store error (opening the store) as ``store(_:)``.
+    static func store<T>(_ body: () throws(StoreError) -> T) throws(StartupError) -> T {
+        do throws(StoreError) {
+            return try body()
+        } catch {
+            throw .store(error)
+        }
+    }
 
     /// The message for the log.
     public var description: String {
