@@ -187,4 +187,20 @@ static inline int token_listen_backlog(int fd) {
     return result;
 }
 
+/// The value of the parameter `name` (`length` bytes, no '=') in `envp`, or NULL: what
+/// FCGX_GetParam returns, without a strncmp call per parameter (most differ in their first
+/// bytes). Used for REQUEST_ID, which is looked up once per request.
+static inline const char *token_fcgx_find_param(const char *name, size_t length, FCGX_ParamArray envp) {
+    if (envp == NULL || length == 0) return NULL;
+    for (; *envp != NULL; envp++) {
+        const char *entry = *envp;
+        size_t i = 0;
+        /* Stops at the first difference; an entry's NUL differs from any byte of `name`, so
+           nothing past an entry's end is read. */
+        while (i < length && entry[i] == name[i]) i++;
+        if (i == length && entry[length] == '=') return entry + length + 1;
+    }
+    return NULL;
+}
+
 #endif

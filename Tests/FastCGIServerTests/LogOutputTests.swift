@@ -126,3 +126,33 @@ enum FileDescriptorWritingShim {
         _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
     }
 }
+
+@Suite("Finding REQUEST_ID among the FastCGI parameters")
+struct FindParameterTests {
+    /// `body` with a NULL-terminated array of `entries` as libfcgi keeps them (`NAME=value`).
+    func withParameters<T>(_ entries: [String], _ body: (FCGX_ParamArray) -> T) -> T {
+        let copies = entries.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        var array: [UnsafeMutablePointer<CChar>?] = copies + [nil]
+        return array.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+
+    func find(_ name: String, in entries: [String]) -> String? {
+        withParameters(entries) { envp in
+            token_fcgx_find_param(name, name.utf8.count, envp).map { String(cString: $0) }
+        }
+    }
+
+    @Test("the value after NAME=, the first of several, nil when absent or only a prefix matches")
+    func find() {
+        let entries = [
+            "REQUEST_METHOD=POST", "REQUEST=x", "R=", "REQUEST_ID_X=no", "REQUEST_ID=abc", "REQUEST_ID=second",
+        ]
+        #expect(find("REQUEST_ID", in: entries) == "abc")
+        #expect(find("REQUEST_ID", in: ["REQUEST_METHOD=POST"]) == nil)
+        #expect(find("REQUEST_ID", in: ["REQUEST_ID="]) == "")
+        #expect(find("R", in: entries) == "")
+        #expect(find("REQUEST_ID", in: []) == nil)
+        #expect(token_fcgx_find_param("REQUEST_ID", 10, nil) == nil)
+    }
+}

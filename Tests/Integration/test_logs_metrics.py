@@ -36,6 +36,15 @@ def clean_env(**extra) -> dict:
     return env
 
 
+def closed_by_peer(s: socket.socket, timeout: float = 3) -> bool:
+    """True when the responder closes the connection (a reset counts: it had unread bytes)."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
+
 def journal_stream_of(path: Path) -> str:
     st = os.stat(path)
     return f"{st.st_dev}:{st.st_ino}"
@@ -92,8 +101,7 @@ def test_journal_stream_lines_start_with_their_syslog_priority(binaries, tmp_pat
         with socket.socket(socket.AF_UNIX) as s:  # a malformed FastCGI stream: a warning
             s.connect(str(r.socket_path))
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 4)
-            s.settimeout(2)
-            assert s.recv(100) == b""
+            assert closed_by_peer(s)
         store.rename(store.with_name("gone.db"))
         r.proc.send_signal(signal.SIGHUP)
         wait_until(lambda: "reopening the store" in stderr.read_text(), 5, what="the SIGHUP line")
@@ -185,7 +193,7 @@ def test_log_file_is_appended_to_and_reopened_on_sighup_without_losing_lines(bin
     try:
         assert lines_of(log)[0] == "an older line", "the file is appended to, not truncated"
         worker.start()
-        wait_until(lambda: answered >= 200, 10, what="requests under load")
+        wait_until(lambda: len(request_lines(log)) >= 200, 10, what="requests logged under load")
         os.rename(log, rotated)  # logrotate's rename, then its postrotate SIGHUP
         r.proc.send_signal(signal.SIGHUP)
         wait_until(lambda: any("reopening the store and the log file" in line for line in lines_of(log)), 5,
@@ -236,8 +244,9 @@ def test_under_spawn_fcgi_the_log_file_says_why_the_responder_exited(binaries, t
     env = clean_env(TOKEN_STORE=str(tmp_path / "missing.db"), TOKEN_LOG_FILE=str(log))
     cp = subprocess.run(["spawn-fcgi", "-s", str(tmp_path / "r.sock"), "--", str(bin_dir() / "token-responder")],
                         capture_output=True, env=env, timeout=20, stdin=subprocess.DEVNULL)
-    assert b"exited with: 66" in cp.stderr, cp
-    wait_until(lambda: lines_of(log), 5, what="the log file")
+    assert cp.returncode == 0 or b"exited with: 66" in cp.stderr, cp  # spawn-fcgi may not wait to see it
+    # the forked child's stderr is /dev/null: the log file is the only place that says why
+    wait_until(lambda: "critical" in log.read_text() if log.exists() else False, 10, what="the reason in the log file")
     assert re.search(r"critical token-responder: .*missing\.db", log.read_text()), log.read_text()
 
 
@@ -340,9 +349,10 @@ def test_a_request_id_that_is_not_an_id_is_left_out(binaries, tmp_path):
         wait_until(lambda: len(request_lines(r.log_path)) >= 2, 5, what="two request lines")
     finally:
         r.stop()
-    first, second = request_lines(r.log_path)[:2]
-    assert "request_id" not in first and "forged" not in first, first
-    assert second.endswith(" request_id=ok-1 request"), second
+    lines = request_lines(r.log_path)  # two workers: in either order
+    assert len(lines) == 2 and "forged" not in r.log_path.read_text(), lines
+    assert sum(line.endswith(" request_id=ok-1 request") for line in lines) == 1, lines
+    assert sum("request_id" not in line for line in lines) == 1, lines
 
 
 LOOKUPS = 'token_responder_requests_total{status="200",outcome="found"}'
@@ -442,16 +452,13 @@ def test_refused_connections_are_counted_by_reason(binaries, tmp_path):
         before = scrape_fcgi()
         for _ in range(2):  # from an address the allow-list does not name
             with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                s.settimeout(2)
-                assert s.recv(10) == b""
+                assert closed_by_peer(s)
         with socket.create_connection(("127.0.0.1", port), timeout=2, source_address=("127.0.0.2", 0)) as s:
             s.sendall(b"\x01\x01\x00\x01\x00\x08")  # half a FastCGI header, never finished
-            s.settimeout(3)
-            assert s.recv(10) == b""
+            assert closed_by_peer(s)
         with socket.create_connection(("127.0.0.1", port), timeout=2, source_address=("127.0.0.2", 0)) as s:
             s.sendall(b"GET / HTTP/1.0\r\n\r\n" + b"x" * 64)
-            s.settimeout(3)
-            assert s.recv(10) == b""
+            assert closed_by_peer(s)
         after = scrape_fcgi()
     finally:
         r.stop()
