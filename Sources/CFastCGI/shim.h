@@ -119,4 +119,88 @@ static inline int token_sem_wait_for(sem_t *sem, long nanoseconds) {
     return sem_clockwait(sem, CLOCK_MONOTONIC, &deadline);
 }
 
+/*
+ * The listening socket's backlog: connections the kernel has accepted that no worker has taken
+ * yet (PHP-FPM's "listen queue"), for the metrics. Read at scrape time only.
+ * TCP: TCP_INFO on a listening socket reports the accept queue's length in tcpi_unacked.
+ * Unix: the length is only given by sock_diag (what `ss -xl` shows as Recv-Q), asked for the
+ * socket's inode. Returns the count, or -1 when it cannot be read.
+ */
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static inline int token_listen_backlog(int fd) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof(address);
+    if (getsockname(fd, (struct sockaddr *)&address, &length) != 0) return -1;
+    if (address.ss_family == AF_INET || address.ss_family == AF_INET6) {
+        struct tcp_info info;
+        socklen_t size = sizeof(info);
+        memset(&info, 0, sizeof(info));
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) != 0) return -1;
+        return (int)info.tcpi_unacked;
+    }
+    if (address.ss_family != AF_UNIX) return -1;
+    struct stat status;
+    if (fstat(fd, &status) != 0) return -1;
+    int diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (diag < 0) return -1;
+    struct {
+        struct nlmsghdr header;
+        struct unix_diag_req request;
+    } ask;
+    memset(&ask, 0, sizeof(ask));
+    ask.header.nlmsg_len = sizeof(ask);
+    ask.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    ask.header.nlmsg_flags = NLM_F_REQUEST;
+    ask.request.sdiag_family = AF_UNIX;
+    ask.request.udiag_states = 1u << 10; /* TCP_LISTEN */
+    ask.request.udiag_ino = (unsigned int)status.st_ino;
+    ask.request.udiag_show = UDIAG_SHOW_RQLEN;
+    ask.request.udiag_cookie[0] = ask.request.udiag_cookie[1] = ~0u; /* no cookie check */
+    struct timeval timeout = {0, 100000};
+    setsockopt(diag, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    int result = -1;
+    if (send(diag, &ask, sizeof(ask), 0) == (ssize_t)sizeof(ask)) {
+        long buffer[1024];
+        ssize_t got = recv(diag, buffer, sizeof(buffer), 0);
+        struct nlmsghdr *header = (struct nlmsghdr *)buffer;
+        if (got > 0 && NLMSG_OK(header, (unsigned int)got) && header->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+            struct unix_diag_msg *message = NLMSG_DATA(header);
+            int rest = (int)header->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*message));
+            struct rtattr *attribute = (struct rtattr *)(message + 1);
+            for (; RTA_OK(attribute, rest); attribute = RTA_NEXT(attribute, rest)) {
+                if (attribute->rta_type == UNIX_DIAG_RQLEN) {
+                    struct unix_diag_rqlen *queue = RTA_DATA(attribute);
+                    result = (int)queue->udiag_rqueue;
+                }
+            }
+        }
+    }
+    close(diag);
+    return result;
+}
+
+/// The value of the parameter `name` (`length` bytes, no '=') in `envp`, or NULL: what
+/// FCGX_GetParam returns, without a strncmp call per parameter (most differ in their first
+/// bytes). Used for REQUEST_ID, which is looked up once per request.
+static inline const char *token_fcgx_find_param(const char *name, size_t length, FCGX_ParamArray envp) {
+    if (envp == NULL || length == 0) return NULL;
+    for (; *envp != NULL; envp++) {
+        const char *entry = *envp;
+        size_t i = 0;
+        /* Stops at the first difference; an entry's NUL differs from any byte of `name`, so
+           nothing past an entry's end is read. */
+        while (i < length && entry[i] == name[i]) i++;
+        if (i == length && entry[length] == '=') return entry + length + 1;
+    }
+    return NULL;
+}
+
 #endif

@@ -33,7 +33,8 @@ public enum CGIResponder {
             variables: environment, contentLength: contentLength, body: body, store: store)
         let written = FileDescriptorWriting.writeAll(response.cgiBytes(), to: 1)
         ResponderLogging.logRequest(
-            logger, response: response, endpoint: endpoint, microseconds: monotonicMicroseconds() - started)
+            logger, response: response, endpoint: endpoint, microseconds: monotonicMicroseconds() - started,
+            requestID: RequestID.bytes(environment.value("REQUEST_ID")))
         return written ? 0 : 1
     }
 
@@ -65,5 +66,5 @@ private struct OpenedStore<Reader: StoreReader>: StoreAccess {
         }
     }
 
-    func rowCount() -> Int? { nil }
+    func figures() -> StoreFigures { .unavailable }
 }

@@ -42,9 +42,11 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
     /// Routes and answers each request (no sockets).
     let router: RequestRouter
     let logger: Logger
+    /// Where the lines go (stderr or the log file), reopened on SIGHUP.
+    let logOutput = ResponderLogging.output
     /// Writes every log line of the server and its workers, off the request path.
-    let logWriter = LogWriter()
-    let metrics = ResponderMetrics()
+    let logWriter: LogWriter
+    let metrics: ResponderMetrics
     let listenFD: Int32
     let epollFD: Int32
     /// The socket this process created (`--socket`), removed on shutdown while still at its path.
@@ -71,6 +73,8 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
     ) throws(ListeningSocket.Failure) {
         self.configuration = configuration
         self.backend = backend
+        self.logWriter = LogWriter(output: logOutput)
+        self.metrics = ResponderMetrics(version: configuration.productVersion)
         self.router = RequestRouter(handler: TokenHandler(configuration: configuration.handler), metrics: metrics)
         self.logger = ResponderLogging.makeLogger(level: configuration.logLevel, writer: logWriter)
         self.listenFD = listenFD
@@ -82,6 +86,14 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
         guard epollFD >= 0 else { throw .init(description: "epoll_create1: \(ListeningSocket.errorString())") }
         guard arm(listenFD, add: true) else {
             throw .init(description: "epoll_ctl on the listening socket: \(ListeningSocket.errorString())")
+        }
+        let workers = max(1, configuration.threads)
+        metrics.readServerStatus { [unowned self] in
+            let backlog = token_listen_backlog(self.listenFD)
+            return ServerStatus(
+                workers: workers, busy: workersServing.load(ordering: .relaxed),
+                waiting: backlog >= 0 ? Int(backlog) : nil,
+                droppedLogLines: logWriter.droppedLines)
         }
     }
 
@@ -116,7 +128,17 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
         let signals = spawnThread { [self] in
             let signal = ShutdownSignals.waitForStop {
                 readers.reopen()
-                logger.info("received SIGHUP, reopening the store")
+                // The log file too (logrotate): only this thread waits for the open; workers
+                // keep handing lines to the writer, whose descriptor now is the new file.
+                if let failure = logOutput.reopen() {
+                    logger.error("received SIGHUP; \(failure), still writing to the previous file")
+                    logger.info("received SIGHUP, reopening the store")
+                } else if let path = logOutput.path {
+                    logger.info(
+                        "received SIGHUP, reopening the store and the log file", metadata: ["log_file": "\(path)"])
+                } else {
+                    logger.info("received SIGHUP, reopening the store")
+                }
             }
             logger.info("received \(ShutdownSignals.name(signal)), finishing requests in flight")
             beginShutdown()
@@ -156,6 +178,7 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
             let peer = AllowList.peer(of: fd), !allowList.allows(peer.bytes)
         else { return true }
         close(fd)
+        metrics.refused(.allowList)
         let now = monotonicMicroseconds()
         let log = refusedPeers.withLock { seen -> Bool in
             if let last = seen[peer.text], now - last < 60_000_000 { return false }

@@ -23,14 +23,20 @@ public struct LineLogHandler: LogHandler {
     private let fd: Int32
     private let writer: LogWriter?
     private let buffer: LineBuffer?
+    /// Lines start with their syslog priority (`<6>`): stderr is the journal (``LogOutput``).
+    private let priorities: Bool
 
     /// Creates a handler writing to `fd` (stderr by default) directly, through `writer` if
-    /// given, and collecting lines in `buffer` (which hands them to its writer) if given.
-    public init(label: String, fd: Int32 = 2, writer: LogWriter? = nil, buffer: LineBuffer? = nil) {
+    /// given, and collecting lines in `buffer` (which hands them to its writer) if given;
+    /// `priorities` starts each line with its syslog priority.
+    public init(
+        label: String, fd: Int32 = 2, writer: LogWriter? = nil, buffer: LineBuffer? = nil, priorities: Bool = false
+    ) {
         self.label = label
         self.fd = fd
         self.writer = writer
         self.buffer = buffer
+        self.priorities = priorities
     }
 
     /// Per-handler metadata access.
@@ -49,14 +55,14 @@ public struct LineLogHandler: LogHandler {
             buffer.append {
                 Self.appendLine(
                     to: &$0, stamp: stamp, level: event.level, label: label, metadata: merged,
-                    message: event.message.description)
+                    message: event.message.description, priority: priorities)
             }
             if event.level >= .warning { buffer.flush() }
             return
         }
         var bytes = Self.line(
             stamp: Self.timestamp(), level: event.level, label: label, metadata: merged,
-            message: event.message.description)
+            message: event.message.description, priority: priorities)
         if let writer {
             writer.submit(bytes)
         } else {
@@ -65,22 +71,29 @@ public struct LineLogHandler: LogHandler {
     }
 
     /// One line as this handler writes it, in UTF-8: `STAMP LEVEL LABEL: [key=value ...] MESSAGE`,
-    /// newline included, metadata sorted by key.
+    /// newline included, metadata sorted by key; with `priority`, `<N>` first (`<6>` for info).
     static func line(
-        stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata = [:], message: String
+        stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata = [:], message: String,
+        priority: Bool = false
     )
         -> [UInt8]
     {
         var bytes: [UInt8] = []
-        appendLine(to: &bytes, stamp: stamp, level: level, label: label, metadata: metadata, message: message)
+        appendLine(
+            to: &bytes, stamp: stamp, level: level, label: label, metadata: metadata, message: message,
+            priority: priority)
         return bytes
     }
 
     /// Appends the line `line(...)` returns to `bytes`.
     static func appendLine(
         to bytes: inout [UInt8], stamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata,
-        message: String
+        message: String, priority: Bool = false
     ) {
+        if priority {
+            let prefix = LogOutput.priority(level)
+            bytes.append(contentsOf: UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+        }
         bytes.appendUTF8(stamp)
         bytes.append(UInt8(ascii: " "))
         bytes.appendUTF8(level.rawValue)

@@ -17,20 +17,30 @@ public final class LogWriter: Sendable {
     private struct State {
         var pending: [UInt8] = []
         var dropped = 0
+        /// Lines dropped since start, for the metrics.
+        var droppedTotal = 0
         var asleep = false
         var stopping = false
         var finished = false
     }
 
     private let fd: Int32
+    /// Lines start with their syslog priority (the warning about dropped lines needs one).
+    private let priorities: Bool
     private let state = Mutex(State())
     private nonisolated(unsafe) let wake: UnsafeMutablePointer<sem_t>
     /// Most bytes queued; beyond it, lines are dropped rather than wait.
     static let capacity = 1 << 20
 
-    /// Starts the writer thread for `fd`.
-    public init(fd: Int32 = 2) {
+    /// Starts the writer thread for `output`'s descriptor.
+    public convenience init(output: LogOutput) {
+        self.init(fd: output.fd, priorities: output.priorities)
+    }
+
+    /// Starts the writer thread for `fd`; `priorities` as the lines it is given have them.
+    public init(fd: Int32 = 2, priorities: Bool = false) {
         self.fd = fd
+        self.priorities = priorities
         wake = .allocate(capacity: 1)
         sem_init(wake, 0, 0)
         // The thread starts with every signal blocked (it inherits the mask), so SIGTERM and
@@ -47,7 +57,9 @@ public final class LogWriter: Sendable {
     public func submit(_ bytes: [UInt8]) {
         let post = state.withLock { state -> Bool in
             if state.pending.count + bytes.count > Self.capacity {
-                state.dropped += bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                let lines = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                state.dropped += lines
+                state.droppedTotal += lines
                 return false
             }
             state.pending.append(contentsOf: bytes)
@@ -57,6 +69,9 @@ public final class LogWriter: Sendable {
         }
         if post { sem_post(wake) }
     }
+
+    /// Lines dropped since start because the queue was full.
+    public var droppedLines: Int { state.withLock { $0.droppedTotal } }
 
     /// Writes what is queued, giving up after `seconds` if stderr does not take it; the writer
     /// thread then stops. Called once, when the responder stops.
@@ -90,7 +105,7 @@ public final class LogWriter: Sendable {
                 writeAll(
                     LineLogHandler.line(
                         stamp: LineLogHandler.timestamp(), level: .warning, label: ResponderLogging.label,
-                        message: "\(dropped) log lines dropped: stderr was not taking them"))
+                        message: "\(dropped) log lines dropped: stderr was not taking them", priority: priorities))
             }
             if stopping {
                 if state.withLock({ $0.pending.isEmpty }) {

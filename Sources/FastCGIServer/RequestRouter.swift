@@ -9,8 +9,9 @@ protocol StoreAccess {
     /// Runs `body` with the store, or with the error that keeps it closed.
     func withLookup(_ body: (inout Lookup) -> TokenResponse) -> TokenResponse
 
-    /// Rows in the store for the metrics scrape; nil if it cannot be read.
-    func rowCount() -> Int?
+    /// The store's rows and last import for the metrics scrape (``StoreFigures/unavailable``
+    /// if it cannot be read).
+    func figures() -> StoreFigures
 }
 
 /// What the responder answers for one request, from its CGI variables and body: routing by
@@ -38,7 +39,7 @@ struct RequestRouter: Sendable {
             return (endpoint, store.withLookup { handler.health(lookup: &$0) })
         case .metrics:
             guard let metrics else { return (endpoint, Self.noMetrics) }
-            return (endpoint, metrics.render(rowCount: store.rowCount()))
+            return (endpoint, metrics.render(store: store.figures()))
         }
     }
 

@@ -48,6 +48,11 @@ public struct ServerConfiguration: Sendable {
     public var fallbackStore: String?
     /// How the kernel schedules the worker threads (`--scheduling`).
     public var scheduling: Scheduling = .batch
+    /// The version `token_responder_build_info` reports.
+    public var productVersion = "unknown"
+    /// The file lines are appended to (`--log-file`, `TOKEN_LOG_FILE`), reopened on SIGHUP;
+    /// nil for stderr. Opened by ``ResponderLogging/useLogFile(_:)``.
+    public var logFile: String?
 
     /// Scheduling policy of the worker threads.
     public enum Scheduling: String, CaseIterable, Sendable {

@@ -21,6 +21,8 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
     /// Request lines wait here while requests keep coming; flushed before waiting for work.
     let logBuffer: LineBuffer
     let logger: Logger
+    /// nginx's `$request_id` of the request being served (``RequestID``), empty if none.
+    var requestID: [UInt8] = []
 
     init(server: FastCGIResponder<Backend>, reader: Backend.Reader, minting: Minting?) {
         self.server = server
@@ -32,6 +34,7 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
             level: server.configuration.logLevel, writer: server.logWriter, buffer: logBuffer)
         self.body = []
         body.reserveCapacity(bodyLimit + 1)
+        requestID.reserveCapacity(RequestID.maxLength)
         self.peekBuffer = [UInt8](repeating: 0, count: FastCGIRequestScan.peekCapacity(maxBody: bodyLimit))
         FCGX_InitRequest(&request, -1, 0)
     }
@@ -188,6 +191,7 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
             let now = monotonicMicroseconds()
             let deadline = deadline ?? now + server.configuration.requestTimeoutMicroseconds
             if now >= deadline {
+                server.metrics.refused(.requestTimeout)
                 server.refusedConnections.log(
                     "closed a FastCGI connection whose request did not arrive in time (--request-timeout)", to: logger)
                 close(fd)
@@ -195,6 +199,7 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
                 server.pending.park(fd, deadline: deadline, registered: registered)
             }
         case .invalid(let reason):
+            server.metrics.refused(.malformed)
             server.refusedConnections.log(
                 "closed a FastCGI connection sending a malformed request", metadata: ["reason": "\(reason)"],
                 to: logger)
@@ -234,6 +239,7 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
         let started = monotonicMicroseconds()
         let variables = FastCGIParameters(envp: request.envp)
         let contentLength = variables.value("CONTENT_LENGTH").flatMap { Int($0) }
+        RequestID.read(token_fcgx_find_param("REQUEST_ID", 10, request.envp), into: &requestID)
         let complete = readBody(declaredLength: contentLength)
         let (endpoint, response) = server.router.answer(
             variables: variables, contentLength: contentLength, body: body, store: WorkerStore(worker: self))
@@ -254,8 +260,9 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
             close(kept)
         }
         let elapsed = monotonicMicroseconds() - started
-        if endpoint != .metrics { server.metrics.record(response, microseconds: elapsed) }
-        ResponderLogging.logRequest(logger, response: response, endpoint: endpoint, microseconds: elapsed)
+        server.metrics.record(response, endpoint: endpoint, microseconds: elapsed)
+        ResponderLogging.logRequest(
+            logger, response: response, endpoint: endpoint, microseconds: elapsed, requestID: requestID)
     }
 
     /// Runs `body` with this worker's store reader, opening it first if the store was reopened
@@ -263,7 +270,7 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
     /// are no longer the ones the reader has open, starts a reopen of every worker's reader and
     /// opens the store again. If the store cannot be opened, answers as the handler does for an
     /// unreadable store (client mistakes still get their own status).
-    fileprivate func withReader(_ body: (inout StoreLookup<Backend.Reader>) -> TokenResponse) -> TokenResponse {
+    fileprivate func withReader<Result>(_ body: (inout StoreLookup<Backend.Reader>) -> Result) -> Result {
         var failure = StoreError(.cannotOpen, "token store \(server.configuration.store) keeps changing")
         for _ in 0..<2 {
             if reader != nil && readerGeneration != server.readers.current { dropReader() }
@@ -336,7 +343,10 @@ private struct WorkerStore<Backend: StoreBackend>: StoreAccess {
         worker.withReader(body)
     }
 
-    func rowCount() -> Int? {
-        try? worker.reader?.rowCount()
+    func figures() -> StoreFigures {
+        worker.withReader { lookup in
+            guard case .open(let reader) = lookup, let rows = try? reader.rowCount() else { return .unavailable }
+            return StoreFigures(available: true, rows: rows, lastImportTime: try? reader.lastImportTime())
+        }
     }
 }

@@ -143,4 +143,12 @@ public final class PostgresReader: StoreReader {
             Int(try connection.execute("SELECT count(*) FROM udesk_tokens", deadline: deadline).int64(0, 0))
         }
     }
+
+    public func lastImportTime() throws(StoreError) -> Int64? {
+        try withConnection { connection, deadline throws(StoreError) in
+            let meta = try connection.execute(
+                "SELECT value FROM udesk_token_meta WHERE key = 'last_import_time'", deadline: deadline)
+            return meta.rows > 0 ? meta.text(0, 0).flatMap { Int64($0) } : nil
+        }
+    }
 }

@@ -150,6 +150,11 @@ public final class SQLiteReader: StoreReader {
         Int(try connection.integer("SELECT count(*) FROM tokens") ?? 0)
     }
 
+    /// When the last import committed, from the `meta` table (for metrics scrapes).
+    public func lastImportTime() throws(StoreError) -> Int64? {
+        try connection.meta("last_import_time").flatMap { Int64($0) }
+    }
+
     /// The token for canonical key `key`, or nil.
     public func token(forKey key: String) throws(StoreError) -> String? {
         defer { sqlite3_reset(lookup.handle) }

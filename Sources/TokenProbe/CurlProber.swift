@@ -29,7 +29,7 @@ public struct CurlProber {
             url: configuration.url, number: configuration.number, countryCode: configuration.countryCode,
             requestedCount: configuration.count,
             trust: configuration.trust, answers: [], startedAt: Int64(time(nil)),
-            timeoutMilliseconds: configuration.timeoutMilliseconds)
+            timeoutMilliseconds: configuration.timeoutMilliseconds, expectedToken: configuration.expectedToken)
         let encodings = NumberEncoding.encodings(for: configuration.number)
         guard let easy = CurlEasy(timeoutMilliseconds: configuration.timeoutMilliseconds, trust: configuration.trust)
         else {
@@ -183,7 +183,7 @@ public struct CurlProber {
         case Int(CURLE_PEER_FAILED_VERIFICATION.rawValue):
             return TransportFailure(kind: .certificate, message: certificateProblem(transfer, host: target.host))
         case Int(CURLE_SSL_CACERT_BADFILE.rawValue), Int(CURLE_SSL_CERTPROBLEM.rawValue):
-            return TransportFailure(kind: .other, message: "cannot use the --cacert file: \(detail)")
+            return TransportFailure(kind: .caFile, message: "cannot use the --cacert file: \(detail)")
         case Int(CURLE_GOT_NOTHING.rawValue):
             return TransportFailure(
                 kind: .connectionClosed, message: "\(place) closed the connection without answering")

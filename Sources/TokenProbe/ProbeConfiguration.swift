@@ -30,6 +30,8 @@ public struct ProbeConfiguration: Sendable {
     public var maximumRedirects: Int
     /// The run stops after this many requests in a row got no answer (and at once when the first does).
     public var maximumConsecutiveFailures: Int
+    /// The customer_token every answer must carry (`--expect`); nil accepts any non-empty one.
+    public var expectedToken: String?
 
     /// Default number of requests.
     public static let defaultCount = 5
@@ -40,7 +42,7 @@ public struct ProbeConfiguration: Sendable {
     public init(
         url: ProbeURL, number: String, countryCode: Int = 86, count: Int = ProbeConfiguration.defaultCount,
         trust: TrustMode = .systemStore, timeoutMilliseconds: Int = 2000, budgetMilliseconds: Int = 500,
-        maximumRedirects: Int = 3, maximumConsecutiveFailures: Int = 3
+        maximumRedirects: Int = 3, maximumConsecutiveFailures: Int = 3, expectedToken: String? = nil
     ) {
         self.url = url
         self.number = number
@@ -51,6 +53,7 @@ public struct ProbeConfiguration: Sendable {
         self.budgetMilliseconds = budgetMilliseconds
         self.maximumRedirects = maximumRedirects
         self.maximumConsecutiveFailures = maximumConsecutiveFailures
+        self.expectedToken = expectedToken
     }
 
     /// Throws a ``ProbeUsageError`` for an empty number or a count out of range.
@@ -58,6 +61,9 @@ public struct ProbeConfiguration: Sendable {
         if number.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { throw ProbeUsageError("the number is empty") }
         if number.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
             throw ProbeUsageError("the number contains control characters")
+        }
+        if let expectedToken, expectedToken.isEmpty {
+            throw ProbeUsageError("--expect needs the customer_token the answers must carry")
         }
         guard (1...Self.maximumCount).contains(count) else {
             throw ProbeUsageError("--count must be from 1 to \(Self.maximumCount)")

@@ -24,7 +24,7 @@ extension ProbeReport {
 
     /// The report for scripts, one JSON object:
     /// `{"url":"…","number":"+86138******00","requested":5,"sent":5,"answered":5,"accepted":true,
-    /// "verdict":"…","checks":[{"level":"ok","check":"status","encodings":["integer","string"],
+    /// "verdict":"…","token":"cust-0001"|null,"expected":"cust-0001"|null,"checks":[{"level":"ok","check":"status","encodings":["integer","string"],
     /// "message":"status 200"},…],"latency_ms":{"p50":1.2,"p99":3.4,"max":3.4,"first":3.4,
     /// "over_budget":0,"budget":500}|null,"certificate":{"expires":"2027-02-17","days_left":83,
     /// "verification":"system"|"cafile"|"skipped"|"rejected"}|null,"connections":1}`.
@@ -42,6 +42,8 @@ extension ProbeReport {
         object.add("answered", run.answers.filter { $0.answer != nil }.count)
         object.add("accepted", accepted)
         object.add("verdict", mask(verdict))
+        object.add("token", Self.tokensReceived(run).first)
+        object.add("expected", run.expectedToken)
         object.add(
             "checks",
             objects: checks.map { check in

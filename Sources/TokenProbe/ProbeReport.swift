@@ -32,12 +32,19 @@ public struct ProbeReport: Sendable {
         checks += Self.redirectChecks(run)
         checks += Self.answerChecks(run)
         checks += Self.tokenConsistencyChecks(run)
+        checks += Self.tokenChecks(run)
         if let latency { checks.append(Self.latencyCheck(latency, budgetMilliseconds: budgetMilliseconds)) }
         self.checks = checks
     }
 
     /// True when no check failed (warnings allowed): exit status 0.
     public var accepted: Bool { !checks.contains { $0.level == .fail } }
+
+    /// True when the run failed for a mistake on this side (a --cacert file that is not one),
+    /// which says nothing about the endpoint: exit status 2, as for bad arguments.
+    public var localMistake: Bool {
+        run.answers.contains { $0.failure?.kind == .caFile }
+    }
 
     /// `Udesk would accept this endpoint`, or `Udesk would NOT accept this endpoint: <reasons>`.
     public var verdict: String {
@@ -80,9 +87,15 @@ public struct ProbeReport: Sendable {
             checks.append(
                 ProbeCheck(
                     .fail, "certificate", "certificate refused: \(reason)\(hint)", summary: "certificate refused"))
-        case .skipped(let problem):
-            let detail = problem.map { ": verification would fail: \($0)" } ?? ""
-            checks.append(ProbeCheck(.warn, "certificate", "certificate not verified (--insecure)\(detail)"))
+        case .skipped(let problem?):
+            // --insecure lets the probe look at the rest; Udesk verifies, and would refuse it.
+            checks.append(
+                ProbeCheck(
+                    .fail, "certificate",
+                    "certificate not verified (--insecure): Udesk would refuse it: verification fails: \(problem)",
+                    summary: "certificate refused (Udesk verifies it; --insecure only let the probe go on)"))
+        case .skipped(nil):
+            checks.append(ProbeCheck(.warn, "certificate", "certificate not verified (--insecure)"))
         case .verifiedByCAFile(let path):
             checks.append(
                 ProbeCheck(
@@ -173,6 +186,7 @@ public struct ProbeReport: Sendable {
         case .certificate: "certificate refused"
         case .connectionClosed: "connection closed without an answer"
         case .notHTTP: "not an HTTP answer"
+        case .caFile: "the --cacert file cannot be used"
         case .other: "request failed"
         }
     }
@@ -465,6 +479,47 @@ public struct ProbeReport: Sendable {
             ]
         }
         return []
+    }
+
+    /// Every `customer_token` received (empty included), in first-seen order.
+    static func tokensReceived(_ run: ProbeRun) -> [String] {
+        var tokens: [String] = []
+        for answer in run.answers {
+            guard let http = answer.answer, http.status == 200 else { continue }
+            switch bodyFinding(http) {
+            case .token(let text) where !tokens.contains(text): tokens.append(text)
+            case .emptyToken where !tokens.contains(""): tokens.append("")
+            default: continue
+            }
+        }
+        return tokens
+    }
+
+    /// The token received, and with `--expect`, whether it is the one expected.
+    static func tokenChecks(_ run: ProbeRun) -> [ProbeCheck] {
+        let tokens = tokensReceived(run)
+        let shown =
+            tokens.prefix(3).map { "\"\(printable($0, limit: 80))\"" }.joined(separator: ", ")
+            + (tokens.count > 3 ? ", …" : "")
+        guard let expected = run.expectedToken else {
+            return tokens.isEmpty ? [] : [ProbeCheck(.ok, "token", "customer_token received: \(shown)")]
+        }
+        let wanted = "\"\(printable(expected, limit: 80))\""
+        if tokens.isEmpty {
+            return [
+                ProbeCheck(
+                    .fail, "token", "no customer_token received to compare with the expected \(wanted) (--expect)",
+                    summary: "no customer_token")
+            ]
+        }
+        if tokens == [expected] {
+            return [ProbeCheck(.ok, "token", "customer_token received: \(shown), as expected (--expect)")]
+        }
+        return [
+            ProbeCheck(
+                .fail, "token", "customer_token received: \(shown), expected \(wanted) (--expect)",
+                summary: "not the expected customer_token")
+        ]
     }
 
     static func latencyCheck(_ latency: LatencySummary, budgetMilliseconds: Int) -> ProbeCheck {

@@ -23,13 +23,15 @@ public struct ProbeRun: Sendable, Equatable {
     public var timeoutMilliseconds: Int
     /// Why the run stopped before `requestedCount`, if it did.
     public var stopReason: String?
+    /// The customer_token the answers must carry (`--expect`), if given.
+    public var expectedToken: String?
 
     /// Creates a run record.
     public init(
         url: ProbeURL, number: String, countryCode: Int = 86, requestedCount: Int,
         trust: ProbeConfiguration.TrustMode = .systemStore, answers: [ProbeAnswer],
         certificate: ServerCertificate? = nil, startedAt: Int64, timeoutMilliseconds: Int = 2000,
-        stopReason: String? = nil
+        stopReason: String? = nil, expectedToken: String? = nil
     ) {
         self.url = url
         self.number = number
@@ -41,6 +43,7 @@ public struct ProbeRun: Sendable, Equatable {
         self.startedAt = startedAt
         self.timeoutMilliseconds = timeoutMilliseconds
         self.stopReason = stopReason
+        self.expectedToken = expectedToken
     }
 
     /// The number as ``MaskedNumber`` shows it (`13800138000` → `+86138******00`), the same text

@@ -18,7 +18,9 @@ public struct TransportFailure: Sendable, Equatable, Error {
         case connectionClosed = "connection_closed"
         /// Something answered, but not with HTTP.
         case notHTTP = "not_http"
-        /// Anything else (a bad --cacert file, out of memory…).
+        /// The --cacert file cannot be used: a mistake on this side, not the endpoint's.
+        case caFile = "cacert_file"
+        /// Anything else (out of memory…).
         case other
     }
 

@@ -99,4 +99,12 @@ public final class FallbackReader<Primary: StoreReader, Fallback: StoreReader>: 
             return try fallback.rowCount()
         }
     }
+
+    public func lastImportTime() throws(StoreError) -> Int64? {
+        do throws(StoreError) {
+            return try primary.lastImportTime()
+        } catch {
+            return try fallback.lastImportTime()
+        }
+    }
 }

@@ -67,6 +67,10 @@ public protocol StoreReader: AnyObject {
 
     /// Rows in the store: a full count, for metrics scrapes, not per request.
     func rowCount() throws(StoreError) -> Int
+
+    /// When the last import committed (UNIX seconds), nil if none ever did: for metrics
+    /// scrapes, not per request.
+    func lastImportTime() throws(StoreError) -> Int64?
 }
 
 /// Code that works with whichever engine a ``StoreLocation`` names, with the engine's type known
@@ -96,4 +100,7 @@ public struct StoreBackendSettings: Sendable {
 extension StoreReader {
     /// Readers without a fallback never answer from one.
     public var answeredFromFallback: Bool { false }
+
+    /// Engines that do not record imports know of none.
+    public func lastImportTime() throws(StoreError) -> Int64? { nil }
 }

@@ -59,6 +59,13 @@ struct ResponderOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
+            "Append log lines to this file instead of stderr, reopened on SIGHUP (for logrotate); start-up errors go there too. Without it, lines go to stderr, each starting with its syslog priority (<6> info, <4> warning, ...) when stderr is systemd's journal (JOURNAL_STREAM). (env: TOKEN_LOG_FILE)"
+    )
+    var logFile: String?
+
+    @Option(
+        name: .long,
+        help:
             "File holding a shared secret; requests must then carry it as ?key=SECRET in the URL, else 403. (env: TOKEN_KEY_FILE)"
     )
     var keyFile: String?
@@ -123,7 +130,8 @@ struct ResponderOptions: ParsableArguments {
     var settings: Settings {
         Settings(
             store: store, socket: socket, socketMode: socketMode, threads: threads, unknown: unknown, maxBody: maxBody,
-            countryCode: countryCode, logLevel: logLevel, keyFile: keyFile, maxSkew: maxSkew, mintKeyFile: mintKeyFile,
+            countryCode: countryCode, logLevel: logLevel, logFile: logFile, keyFile: keyFile, maxSkew: maxSkew,
+            mintKeyFile: mintKeyFile,
             requestTimeout: requestTimeout, mintMaxRows: mintMaxRows, scheduling: scheduling,
             storeTimeout: storeTimeout,
             fallbackStore: fallbackStore, allowFrom: allowFrom

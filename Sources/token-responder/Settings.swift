@@ -18,6 +18,7 @@ struct Settings {
     var maxBody: Int?
     var countryCode: Int?
     var logLevel: Logger.Level?
+    var logFile: String?
     var keyFile: String?
     var maxSkew: Int64?
     var mintKeyFile: String?
@@ -28,8 +29,18 @@ struct Settings {
     var fallbackStore: String?
     var allowFrom: String?
 
+    /// The configuration; opens the log file (`--log-file`, `TOKEN_LOG_FILE`) first, so that
+    /// every line after it, warnings about the other settings included, goes there.
     func configuration() throws(ValidationError) -> ServerConfiguration {
         typealias Fallback = EnvironmentFallback
+        let logFile = self.logFile ?? Fallback.variable("TOKEN_LOG_FILE")
+        if let logFile {
+            do {
+                try ResponderLogging.useLogFile(logFile)
+            } catch {
+                throw ValidationError("--log-file / TOKEN_LOG_FILE: \(error.description)")
+            }
+        }
         var handler = HandlerConfiguration()
         if let value = try Fallback.value(
             maxBody, "TOKEN_MAX_BODY", option: "--max-body", rule: "a byte count from 1 to 1048576",
@@ -42,6 +53,8 @@ struct Settings {
         }
         handler.normaliser = try PhoneNumberNormaliser.fromCommandLine(countryCode: countryCode)
         var configuration = ServerConfiguration(store: try StoreLocation.fromCommandLine(store), handler: handler)
+        configuration.logFile = logFile
+        configuration.productVersion = ProductVersion.current
         if let text = socket ?? Fallback.variable("TOKEN_SOCKET") {
             do {
                 configuration.socket = try ListenAddress(text)

@@ -30,7 +30,8 @@ struct TokenResponderCommand: ParsableCommand {
             SIGTERM or SIGINT: requests in flight finish, then it exits 0.
             The store's files are watched: when the files at the store path are replaced, \
             removed or emptied, every worker reopens the store before its next snapshot.
-            SIGHUP: every worker reopens the store before its next request.
+            SIGHUP: every worker reopens the store before its next request, and the log file \
+            (--log-file) is opened again at its path (logrotate).
             """,
         version: ProductVersion.current)
 
@@ -151,11 +152,26 @@ struct TokenResponderCommand: ParsableCommand {
                     configuration.storeSettings, fallback: configuration.fallbackStore,
                     CGIService(configuration: configuration))) ?? 1)
         }
-        let command = parseOrExit()
+        let command: TokenResponderCommand
+        do {
+            command = try parse()
+        } catch {
+            exit(loggingError: error)
+        }
         do {
             try command.run()
         } catch {
-            exit(withError: error)
+            exit(loggingError: error)
         }
+    }
+
+    /// Exits as the argument parser does for `error`; with a log file in use, its message goes
+    /// there too: under spawn-fcgi's fork mode stderr is /dev/null, and the file is where an
+    /// operator looks for why the responder did not start.
+    static func exit(loggingError error: Error) -> Never {
+        if exitCode(for: error) != .success && !(error is ExitCode) && ResponderLogging.output.path != nil {
+            ResponderLogging.makeLogger(level: .error).critical("\(message(for: error))")
+        }
+        exit(withError: error)
     }
 }

@@ -17,12 +17,13 @@ extension TokenCtl {
                 """)
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var numbers: NumberOptions
 
         @Argument(help: "The phone number.")
         var number: String
 
         func run() throws {
-            let key = try options.key(for: number)
+            let key = try numbers.key(for: number)
             // Deleting from a store that is not there is an error, not a new empty store.
             let store = try options.backend().openWriter(create: false, schemaWithFirstWrite: false)
             guard try store.delete(key: key) else {

@@ -16,6 +16,7 @@ extension TokenCtl {
                 """)
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var numbers: NumberOptions
 
         @Flag(name: .shortAndLong, help: "Also print the canonical key the number normalises to.")
         var verbose = false
@@ -24,7 +25,7 @@ extension TokenCtl {
         var number: String
 
         func run() throws {
-            let key = try options.key(for: number)
+            let key = try numbers.key(for: number)
             let store = try options.backend().openInspector()
             if verbose { print("key: \(key)") }
             guard let token = try store.token(forKey: key) else {

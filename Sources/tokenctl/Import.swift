@@ -43,6 +43,7 @@ extension TokenCtl {
                 """)
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var numbers: NumberOptions
 
         @Flag(help: "Make the store hold exactly the file's rows: numbers not in the file are deleted.")
         var replace = false
@@ -91,7 +92,7 @@ extension TokenCtl {
             let progress = ImportProgress.forTerminal()
             if let progress { importOptions.progress = { progress.update($0) } }
             let store = try backend.openWriter(create: true, schemaWithFirstWrite: true)
-            let importer = TokenImporter(normaliser: try options.normaliser(), options: importOptions)
+            let importer = TokenImporter(normaliser: try numbers.normaliser(), options: importOptions)
             let report: ImportReport
             do {
                 report = try importer.run(fd: fd, into: store)

@@ -20,15 +20,21 @@ extension TokenCtl {
                 (warning under 14); for http, that Udesk should use https, and any redirect (301/302 \
                 turn POST into GET: fail; 307/308 are followed, with a warning).
 
+                The token received is shown (`customer_token received: "…"`); with --expect TOKEN, \
+                any other token fails. With --insecure, a certificate that does not verify fails \
+                (Udesk would refuse it), and the other checks still run.
+
                 One line per check, OK, WARN or FAIL, then the verdict. Exit status 0 when nothing \
-                failed (warnings allowed), 1 when something did, 2 for bad arguments. A request with \
+                failed (warnings allowed), 1 when something did, 2 for bad arguments or a local \
+                mistake (a --cacert file that holds no certificate). A request with \
                 no answer within 2 s counts as failed (DNS, refused, TLS handshake, timeout, said in \
                 plain words); the probe stops when the first request, or three in a row, get none. \
                 Paste the URL exactly as configured in Udesk, ?key=… included: the key is printed as \
                 key=***, and the number with its middle digits hidden.
 
                 With --json: one object with url, number, requested, sent, answered, accepted, \
-                verdict, checks [{level, check, encodings, message}], latency_ms {p50, p99, max, \
+                verdict, token (the first customer_token received, or null), expected (--expect, or \
+                null), checks [{level, check, encodings, message}], latency_ms {p50, p99, max, \
                 first, over_budget, budget} or null, certificate {expires, days_left, verification} \
                 or null, and connections (new connections opened).
 
@@ -37,6 +43,7 @@ extension TokenCtl {
                   tokenctl probe "$URL" 13800138000
                   tokenctl probe --count 200 "$URL" 13800138000
                   tokenctl probe --cacert private-ca.pem "$URL" 13800138000
+                  tokenctl probe --expect cust-0001 "$URL" 13800138000
                   tokenctl probe --json "$URL" 13800138000 | jq .accepted
                 """)
 
@@ -55,8 +62,18 @@ extension TokenCtl {
                 "Verify the certificate against this PEM file instead of the system trust store.", valueName: "file"))
         var caFile: String?
 
-        @Flag(help: "Do not enforce certificate verification (the certificate is still examined and reported).")
+        @Flag(
+            help:
+                "Do not enforce certificate verification, to check the rest of the endpoint anyway. The certificate is still examined, and one that would not verify fails the probe: Udesk verifies it."
+        )
         var insecure = false
+
+        @Option(
+            name: .customLong("expect"),
+            help: ArgumentHelp(
+                "Fail unless every answer carries this customer_token (the token the store holds for NUMBER).",
+                valueName: "token"))
+        var expectedToken: String?
 
         @Flag(help: "Print one JSON object instead of lines.")
         var json = false
@@ -82,6 +99,7 @@ extension TokenCtl {
         func run() throws {
             let report = ProbeReport(run: CurlProber(configuration: try probeConfiguration()).run())
             print(json ? report.json : report.text)
+            if report.localMistake { throw ExitCode(2) }
             if !report.accepted { throw ExitCode(1) }
         }
 
@@ -90,6 +108,10 @@ extension TokenCtl {
             if let caFile {
                 if insecure { throw ProbeUsageError("give --cacert or --insecure, not both") }
                 if access(caFile, R_OK) != 0 { throw ProbeUsageError("cannot read the --cacert file \(caFile)") }
+                if !Self.holdsPEMCertificate(caFile) {
+                    throw ProbeUsageError(
+                        "the --cacert file \(caFile) holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+                }
                 trust = .caFile(caFile)
             } else if insecure {
                 trust = .insecure
@@ -102,9 +124,20 @@ extension TokenCtl {
             }
             let configuration = ProbeConfiguration(
                 url: try ProbeURL(url), number: number, countryCode: normaliser.defaultCountryCode, count: count,
-                trust: trust)
+                trust: trust, expectedToken: expectedToken)
             try configuration.validate()
             return configuration
+        }
+
+        /// True when the first MiB of the file at `path` has a PEM certificate's first line:
+        /// `--cacert /etc/passwd` is a mistake to report as one, not a failed endpoint.
+        static func holdsPEMCertificate(_ path: String) -> Bool {
+            guard let file = fopen(path, "rb") else { return false }
+            defer { fclose(file) }
+            var bytes = [UInt8](repeating: 0, count: 1 << 20)
+            let count = fread(&bytes, 1, bytes.count, file)
+            let text = String(decoding: bytes[0..<count], as: UTF8.self)
+            return text.contains("-----BEGIN CERTIFICATE-----") || text.contains("-----BEGIN TRUSTED CERTIFICATE-----")
         }
     }
 }

@@ -20,6 +20,7 @@ extension TokenCtl {
                 """)
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var numbers: NumberOptions
 
         @Argument(help: "The phone number, in any form import accepts.")
         var number: String
@@ -28,7 +29,7 @@ extension TokenCtl {
         var token: String
 
         func run() throws {
-            let key = try options.key(for: number)
+            let key = try numbers.key(for: number)
             if let problem = TokenRules.problem(with: token) {
                 throw ValidationError("invalid token: \(problem)")
             }

@@ -9,7 +9,9 @@ extension StoreOptions {
     func backend() throws(ValidationError) -> any StoreBackend {
         try StoreLocation.fromCommandLine(store).backend()
     }
+}
 
+extension NumberOptions {
     /// The normaliser for `--country-code` or `TOKEN_COUNTRY_CODE`.
     func normaliser() throws(ValidationError) -> PhoneNumberNormaliser {
         try PhoneNumberNormaliser.fromCommandLine(countryCode: countryCode)

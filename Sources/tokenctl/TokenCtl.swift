@@ -30,7 +30,7 @@ struct TokenCtl: ParsableCommand {
     @OptionGroup var options: StoreOptions
 }
 
-/// Options every subcommand shares.
+/// The option every subcommand shares.
 struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
@@ -38,7 +38,11 @@ struct StoreOptions: ParsableArguments {
             "The token store: a SQLite file, created by the first import, or a PostgreSQL URI (postgresql://…, passed to libpq as in psql; the schema is created by the first import). (env: TOKEN_STORE)"
     )
     var store: String?
+}
 
+/// How numbers are read, for the subcommands that read or check numbers (import, get, put,
+/// delete, verify); not offered where it would do nothing (stats, backup, export, probe has its own).
+struct NumberOptions: ParsableArguments {
     @Option(
         name: .long, help: "Country calling code of numbers written without one. (env: TOKEN_COUNTRY_CODE, default: 86)"
     )

@@ -25,13 +25,14 @@ extension TokenCtl {
                 """)
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var numbers: NumberOptions
 
         @Flag(help: "Print keys in full instead of masking their middle digits.")
         var showKeys = false
 
         func run() throws {
             let store = try options.backend().openInspector()
-            let verifier = StoreVerifier(normaliser: try options.normaliser())
+            let verifier = StoreVerifier(normaliser: try numbers.normaliser())
             let found = try verifier.run(store) { problem in
                 print(problem.line(showingKey: showKeys))
             }

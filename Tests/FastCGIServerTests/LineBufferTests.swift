@@ -132,6 +132,7 @@ struct LogWriterTests {
         let written = text.split(separator: "\n").filter { $0.contains("yyy") }.count
         #expect((dropped ?? 0) > 0)
         #expect(written + (dropped ?? 0) == count)
+        #expect(writer.droppedLines == dropped, "the metrics' total is the sum of the warnings")
         // Lines are dropped or written whole: after the filler comes nothing but whole lines and
         // the warning, never a part of a line.
         #expect(text.utf8.prefix(filled).allSatisfy { $0 == UInt8(ascii: ".") })

@@ -46,9 +46,40 @@ struct RequestLogLineTests {
         #expect(
             logged(rejected, microseconds: 7)?.message == "status=400 outcome=invalid_json latency_ms=0.007 request")
         let health = TokenResponse(status: 200, body: [], outcome: .found)
+        let line = logged(health, endpoint: .health, microseconds: 7, level: .debug)
+        #expect(line?.message == "status=200 outcome=found endpoint=health latency_ms=0.007 request")
+    }
+
+    @Test(
+        "health checks and scrapes are logged at debug: not at all at the default level",
+        arguments: [Endpoint.health, .metrics])
+    func healthAtDebug(endpoint: Endpoint) {
+        let ok = TokenResponse(status: 200, body: [], outcome: .found)
+        #expect(logged(ok, endpoint: endpoint, microseconds: 7) == nil)
+        #expect(logged(ok, endpoint: endpoint, microseconds: 7, level: .debug)?.level == "debug")
+        let down = TokenResponse(status: 503, body: [], outcome: .failed(cause: "disk I/O error"))
+        #expect(logged(down, endpoint: endpoint, microseconds: 7)?.level == "error", "a failure still says why")
+    }
+
+    @Test("nginx's request id ends the line; anything that is not an id is left out")
+    func requestID() {
+        func line(_ id: String?) -> String? {
+            let pipe = TestPipe()
+            let logger = ResponderLogging.makeLogger(level: .info, fd: pipe.writeFD)
+            ResponderLogging.logRequest(
+                logger, response: found, endpoint: .token, microseconds: 5, requestID: RequestID.bytes(id))
+            return pipe.text().split(separator: ":", maxSplits: 3).last.map { String($0.dropLast()) }
+        }
         #expect(
-            logged(health, endpoint: .health, microseconds: 7)?.message
-                == "status=200 outcome=found endpoint=health latency_ms=0.007 request")
+            line("0f1e2d3c4b5a69788796a5b4c3d2e1f0")?.hasSuffix(" request_id=0f1e2d3c4b5a69788796a5b4c3d2e1f0 request")
+                == true)
+        #expect(line("a b")?.contains("request_id") == false)
+        #expect(line("x\nfake line")?.contains("request_id") == false)
+        #expect(line(String(repeating: "a", count: 65))?.contains("request_id") == false)
+        #expect(
+            line(String(repeating: "a", count: 64))?.contains("request_id=" + String(repeating: "a", count: 64)) == true
+        )
+        #expect(line("")?.contains("request_id") == false)
     }
 
     @Test("a server-side failure is an error line with its cause, written even at level error")

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import TokenCore
 import TokenStore
@@ -28,13 +29,17 @@ struct FakeStore: StoreAccess {
     var tokens: [String: String] = ["+8613800138000": "cust-1"]
     var failure: StoreError?
     var rows: Int? = 1
+    var lastImportTime: Int64?
 
     func withLookup(_ body: (inout Lookup) -> TokenResponse) -> TokenResponse {
         var lookup = Lookup(tokens: tokens, failure: failure)
         return body(&lookup)
     }
 
-    func rowCount() -> Int? { rows }
+    func figures() -> StoreFigures {
+        guard let rows else { return .unavailable }
+        return StoreFigures(available: true, rows: rows, lastImportTime: lastImportTime)
+    }
 }
 
 @Suite("Routing a request to its answer, without sockets")
@@ -126,6 +131,63 @@ struct RequestRouterTests {
         #expect(scrape.response.contentType.hasPrefix("text/plain; version=0.0.4"))
         #expect(scrape.body.contains("token_responder_store_rows 42"))
         #expect(scrape.body.contains(#"token_responder_requests_total{status="200",outcome="found"} 1"#))
+    }
+
+    @Test("health checks and scrapes are counted apart from Udesk's queries, and not in the latency histogram")
+    func healthCountedApart() {
+        let metrics = ResponderMetrics()
+        let router = RequestRouter(handler: TokenHandler(), metrics: metrics)
+        for _ in 0..<4 {
+            let health = answer(["TOKEN_ENDPOINT": "health"], router: router)
+            metrics.record(health.response, endpoint: health.endpoint, microseconds: 100)
+        }
+        metrics.record(answer(router: router).response, endpoint: .token, microseconds: 300)
+        let first = answer(["TOKEN_ENDPOINT": "metrics"], router: router)
+        metrics.record(first.response, endpoint: first.endpoint, microseconds: 50)
+        let text = answer(["TOKEN_ENDPOINT": "metrics"], router: router).body
+        #expect(text.contains(#"token_responder_requests_total{status="200",outcome="found"} 1"#))
+        #expect(text.contains("token_responder_request_duration_seconds_count 1"))
+        #expect(text.contains(#"token_responder_health_checks_total{status="200"} 4"#))
+        #expect(text.contains("token_responder_metrics_scrapes_total 1"))
+    }
+
+    @Test("the server's and the store's series: build, workers, backlog, refusals, dropped lines, import and age")
+    func serverSeries() {
+        let metrics = ResponderMetrics(version: "9.8.7")
+        metrics.readServerStatus { ServerStatus(workers: 4, busy: 1, waiting: 3, droppedLogLines: 12) }
+        metrics.refused(.allowList)
+        metrics.refused(.allowList)
+        metrics.refused(.malformed)
+        let router = RequestRouter(handler: TokenHandler(), metrics: metrics)
+        let store = FakeStore(rows: 5, lastImportTime: Int64(time(nil)) - 3600)
+        let text = answer(["TOKEN_ENDPOINT": "metrics"], store: store, router: router).body
+        #expect(text.contains(#"token_responder_build_info{version="9.8.7"} 1.0"#))
+        #expect(text.contains("token_responder_start_time_seconds "))
+        #expect(text.contains("token_responder_workers_busy 1.0\n"))
+        #expect(text.contains("token_responder_workers_idle 3.0\n"))
+        #expect(text.contains("token_responder_connections_waiting 3.0\n"))
+        #expect(text.contains(#"token_responder_connections_refused_total{reason="allow_list"} 2"#))
+        #expect(text.contains(#"token_responder_connections_refused_total{reason="malformed"} 1"#))
+        #expect(text.contains(#"token_responder_connections_refused_total{reason="request_timeout"} 0"#))
+        #expect(text.contains("token_responder_log_lines_dropped_total 12\n"))
+        #expect(text.contains("token_responder_store_up 1.0\n"))
+        #expect(text.contains("token_responder_store_rows 5.0\n"))
+        let age = text.split(separator: "\n").first { $0.hasPrefix("token_responder_store_age_seconds ") }
+        #expect(age.flatMap { Double($0.split(separator: " ")[1]) }.map { (3600...3605).contains($0) } == true)
+        // a second scrape adds no dropped lines that were already counted
+        let again = answer(["TOKEN_ENDPOINT": "metrics"], store: store, router: router).body
+        #expect(again.contains("token_responder_log_lines_dropped_total 12\n"))
+    }
+
+    @Test("an unreadable store is store_up 0; a store never imported has no age and no import time")
+    func storeDownAndNeverImported() {
+        let router = RequestRouter(handler: TokenHandler(), metrics: ResponderMetrics())
+        let fresh = answer(["TOKEN_ENDPOINT": "metrics"], store: FakeStore(rows: 2), router: router).body
+        #expect(fresh.contains("token_responder_store_up 1.0\n"))
+        #expect(!fresh.contains("token_responder_store_age_seconds"))
+        #expect(!fresh.contains("token_responder_store_last_import_timestamp_seconds"))
+        let down = answer(["TOKEN_ENDPOINT": "metrics"], store: FakeStore(rows: nil), router: router).body
+        #expect(down.contains("token_responder_store_up 0.0\n"))
     }
 
     @Test("metrics in plain CGI: a 404 JSON error, since the process keeps no counters")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from contract import UNKNOWN_NUMBER
+from contract import TOKENS, UNKNOWN_NUMBER
 from udesk_it import ENDPOINT, UDESK_CONTENT_TYPE, Nginx, bin_dir, free_port
 
 KNOWN_NUMBER = "13800138000"  # cust-0001 in Tests/Fixtures/integration-tokens.csv
@@ -160,14 +160,34 @@ def test_self_signed_certificate_is_refused_without_cacert(nginx):
     assert out.splitlines()[-1] == "Udesk would NOT accept this endpoint: certificate refused"
 
 
-def test_insecure_still_reports_the_certificate(nginx, tls):
+def test_insecure_checks_the_rest_but_says_udesk_would_refuse_the_certificate(nginx, tls):
     cp = probe("--count", "2", "--insecure", endpoint(nginx), KNOWN_NUMBER)
     out = output(cp)
-    assert cp.returncode == 0, explain(cp)
-    assert "WARN certificate not verified (--insecure): verification would fail: self-signed certificate" in out
+    assert cp.returncode == 1, explain(cp)
+    assert ("FAIL certificate not verified (--insecure): Udesk would refuse it: verification fails: "
+            "self-signed certificate") in out
     assert_expiry_line(re.search(r"^(OK  |WARN) certificate expires in (\d+) days? \((\d{4}-\d\d-\d\d)\)", out, re.M),
                        out, tls[0])
     assert "OK   status 200" in out
+    assert out.splitlines()[-1] == ("Udesk would NOT accept this endpoint: certificate refused "
+                                    "(Udesk verifies it; --insecure only let the probe go on)")
+
+
+def test_the_token_received_is_shown_and_expect_checks_it(nginx, tls):
+    cert, _ = tls
+    token = TOKENS[KNOWN_NUMBER]
+    shown = probe("--count", "2", "--cacert", cert, endpoint(nginx), KNOWN_NUMBER)
+    assert shown.returncode == 0, explain(shown)
+    assert f'OK   customer_token received: "{token}"' in output(shown).splitlines()
+    right = probe("--count", "2", "--cacert", cert, "--expect", token, endpoint(nginx), KNOWN_NUMBER)
+    assert right.returncode == 0, explain(right)
+    assert f'OK   customer_token received: "{token}", as expected (--expect)' in output(right).splitlines()
+    wrong = probe("--count", "2", "--cacert", cert, "--expect", "cust-9999", endpoint(nginx), KNOWN_NUMBER)
+    assert wrong.returncode == 1, explain(wrong)
+    assert f'FAIL customer_token received: "{token}", expected "cust-9999" (--expect)' in output(wrong)
+    assert output(wrong).splitlines()[-1] == "Udesk would NOT accept this endpoint: not the expected customer_token"
+    doc = json.loads(probe("--json", "--count", "1", "--cacert", cert, endpoint(nginx), KNOWN_NUMBER).stdout)
+    assert (doc["token"], doc["expected"]) == (token, None)
 
 
 @pytest.fixture(scope="session")
@@ -406,6 +426,8 @@ def test_expired_certificate_fails(expired_cert):
     ["--count", "10001", "https://example.com/x", KNOWN_NUMBER],
     ["--cacert", "/nonexistent/ca.pem", "https://example.com/x", KNOWN_NUMBER],
     ["--cacert", "/dev/null", "--insecure", "https://example.com/x", KNOWN_NUMBER],
+    ["--cacert", "/etc/passwd", "https://example.com/x", KNOWN_NUMBER],  # readable, but no certificate
+    ["--expect", "", "https://example.com/x", KNOWN_NUMBER],
 ])
 def test_usage_errors_exit_2(args):
     cp = probe(*args, timeout=30)

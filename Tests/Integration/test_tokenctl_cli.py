@@ -456,3 +456,22 @@ def test_the_problem_list_is_capped(binaries, tmp_path):
     assert lines[-1].endswith("… and 4980 more")
     doc = json.loads(ctl("import", "--json", bad, store=tmp_path / "s.db").stdout)
     assert doc["problem_count"] == 5_000 and len(doc["problems"]) == 20
+
+
+@pytest.mark.parametrize("subcommand,offered", [
+    ("backup", False), ("stats", False), ("export", False),
+    ("import", True), ("get", True), ("put", True), ("delete", True), ("verify", True),
+])
+def test_country_code_is_offered_only_where_numbers_are_read(binaries, subcommand, offered):
+    cp = subprocess.run([str(binaries / "tokenctl"), subcommand, "--help"], capture_output=True, timeout=30,
+                        stdin=subprocess.DEVNULL)
+    assert cp.returncode == 0, cp
+    assert (b"--country-code" in cp.stdout) == offered, cp.stdout.decode()
+
+
+def test_country_code_on_backup_is_refused(binaries, tmp_path):
+    cp = subprocess.run([str(binaries / "tokenctl"), "--store", str(tmp_path / "t.db"), "backup", "--country-code",
+                         "1", str(tmp_path / "copy.db")], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert cp.returncode == 64, cp
+    assert b"--country-code" in cp.stderr
+    assert not (tmp_path / "copy.db").exists()

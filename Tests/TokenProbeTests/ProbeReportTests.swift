@@ -61,6 +61,7 @@ struct ProbeReportTests {
                 "OK   Content-Type application/json; charset=utf-8 [number as a JSON integer and as a string]",
                 "OK   body is JSON with a string customer_token [number as a JSON integer and as a string]",
                 "OK   same customer_token for the number as a JSON integer and as a string",
+                #"OK   customer_token received: "cust-0001""#,
                 "OK   latency p50 3.0 ms, p99 3.0 ms, max 3.0 ms (first with connection set-up 3.0 ms): none of 4 answers over Udesk's 500 ms budget",
                 "Udesk would accept this endpoint",
             ])
@@ -370,7 +371,7 @@ struct ProbeReportTests {
         #expect(expired.verdict == "Udesk would NOT accept this endpoint: certificate expired")
     }
 
-    @Test("--insecure and --cacert are reported as warnings")
+    @Test("--insecure: a certificate that would not verify fails, since Udesk verifies it; --cacert is a warning")
     func trustModes() {
         let insecure = Recorded.report(
             [Recorded.answer()],
@@ -378,10 +379,21 @@ struct ProbeReportTests {
             trust: .insecure)
         #expect(
             insecure.lines("certificate") == [
-                "WARN certificate not verified (--insecure): verification would fail: self-signed certificate",
+                "FAIL certificate not verified (--insecure): Udesk would refuse it: verification fails: self-signed certificate",
                 "OK   certificate expires in 40 days (2027-02-24)",
             ])
-        #expect(insecure.accepted)
+        #expect(!insecure.accepted)
+        #expect(
+            insecure.verdict
+                == "Udesk would NOT accept this endpoint: certificate refused (Udesk verifies it; --insecure only let the probe go on)"
+        )
+        #expect(insecure.levels("status") == [.ok], "the rest is still checked")
+
+        let verifiable = Recorded.report(
+            [Recorded.answer()], certificate: Recorded.certificate(daysLeft: 40, verification: .skipped(problem: nil)),
+            trust: .insecure)
+        #expect(verifiable.lines("certificate")[0] == "WARN certificate not verified (--insecure)")
+        #expect(verifiable.accepted)
 
         let caFile = Recorded.report(
             [Recorded.answer()],
@@ -459,11 +471,32 @@ struct ProbeReportTests {
         let report = Recorded.report(Recorded.alternating { Recorded.answer(encoding: $0) })
         #expect(
             report.json.hasPrefix(
-                #"{"url":"https://udesk-token.example.com/udesk/customer_token?key=***","number":"+86138******00","requested":4,"sent":4,"answered":4,"accepted":true,"verdict":"Udesk would accept this endpoint","checks":[{"level":"ok","check":"certificate","encodings":[],"message":"certificate valid, expires in 83 days (2027-04-08)"},{"level":"ok","check":"status","encodings":["integer","string"],"message":"status 200"}"#
+                #"{"url":"https://udesk-token.example.com/udesk/customer_token?key=***","number":"+86138******00","requested":4,"sent":4,"answered":4,"accepted":true,"verdict":"Udesk would accept this endpoint","token":"cust-0001","expected":null,"checks":[{"level":"ok","check":"certificate","encodings":[],"message":"certificate valid, expires in 83 days (2027-04-08)"},{"level":"ok","check":"status","encodings":["integer","string"],"message":"status 200"}"#
             ))
         #expect(
             report.json.hasSuffix(
                 #""latency_ms":{"p50":3.0,"p99":3.0,"max":3.0,"first":3.0,"over_budget":0,"budget":500},"certificate":{"expires":"2027-04-08","days_left":83,"verification":"system"},"connections":0}"#
             ))
+    }
+
+    @Test("--expect: the token received must be the one given")
+    func expectedToken() {
+        func report(expecting token: String?, body: String) -> ProbeReport {
+            var run = Recorded.report([Recorded.answer(200, "application/json; charset=utf-8", Array(body.utf8))]).run
+            run.expectedToken = token
+            return ProbeReport(run: run)
+        }
+        let right = report(expecting: "cust-0001", body: #"{"customer_token":"cust-0001"}"#)
+        #expect(right.lines("token") == [#"OK   customer_token received: "cust-0001", as expected (--expect)"#])
+        #expect(right.accepted)
+        let wrong = report(expecting: "cust-0002", body: #"{"customer_token":"cust-0001"}"#)
+        #expect(
+            wrong.lines("token") == [#"FAIL customer_token received: "cust-0001", expected "cust-0002" (--expect)"#])
+        #expect(wrong.verdict == "Udesk would NOT accept this endpoint: not the expected customer_token")
+        #expect(wrong.json.contains(#""token":"cust-0001","expected":"cust-0002""#))
+        let none = report(expecting: "cust-0001", body: #"{"error":"unknown_number"}"#)
+        #expect(none.levels("token") == [.fail])
+        let empty = report(expecting: nil, body: #"{"customer_token":""}"#)
+        #expect(empty.lines("token") == [#"OK   customer_token received: """#])
     }
 }
