@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // `tokenctl import` of .xlsx workbooks (WorkbookReader, linked by tokenctl only).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C at the edge: libfcgi and SQLite, each behind a tiny system-library target.
@@ -66,6 +68,11 @@ let package = Package(
                 "TokenCore", "TokenStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // `tokenctl import` of .xlsx workbooks: ZIPFoundation, Foundation and FoundationXML's
+        // streaming XMLParser. Only tokenctl depends on it: the responder links none of them.
+        .target(
+            name: "WorkbookReader", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+
         .executableTarget(
             name: "token-responder",
             dependencies: [
@@ -76,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "tokenctl",
             dependencies: [
-                "StoreBackends", "TokenStore", "TokenCore", "TokenProbe", "CommandSupport",
+                "StoreBackends", "TokenStore", "TokenCore", "TokenProbe", "CommandSupport", "WorkbookReader",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -86,6 +93,7 @@ let package = Package(
         .testTarget(
             name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TokenStore", "TokenCore", "CFastCGI"]),
         .testTarget(name: "TokenProbeTests", dependencies: ["TokenProbe", "TokenCore"]),
+        .testTarget(name: "WorkbookReaderTests", dependencies: ["WorkbookReader"]),
     ],
     swiftLanguageModes: [.v6]
 )
