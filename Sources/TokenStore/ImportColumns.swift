@@ -52,11 +52,15 @@ public struct ImportColumns: Sendable, Equatable {
     /// True when no column flag was given.
     public var isDefault: Bool { numbers.isEmpty && token == nil }
 
-    /// True when some column is given by name, so the first row must be a header.
+    /// True when the first row must be a header: a column is given by name, or one of the two
+    /// is left to the header's default names.
     var needsHeader: Bool {
-        numbers.contains { if case .name = $0 { true } else { false } }
-            || token.map { if case .name = $0 { true } else { false } } ?? true
-            || numbers.isEmpty
+        func byName(_ reference: ColumnReference) -> Bool {
+            if case .name = reference { return true }
+            return false
+        }
+        guard let token, !numbers.isEmpty else { return true }
+        return byName(token) || numbers.contains(where: byName)
     }
 
     /// Header names the number column defaults to when only `--token-column` is given.

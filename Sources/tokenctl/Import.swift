@@ -54,15 +54,16 @@ extension TokenCtl {
                 With --json, standard output is one JSON object instead of the summary line, with \
                 the counts added, updated, unchanged, removed and skipped, the booleans committed \
                 and dry_run, refused (null, or why the whole import was refused), problem_count, and \
-                problems: the first 20 as {"line": N, "reason": "..."}. Problems are then not \
-                repeated on standard error; the exit status is the same.
+                problems: the first 20 as {"line": N, "reason": "..."}; with column flags also \
+                without_number. Problems are then not repeated on standard error; the exit status \
+                is the same.
 
                 On a terminal, standard error shows the rows read, the percent of the file (when its \
                 size is known) and the rate, once a second; with --json, or when standard error is \
                 not a terminal, nothing is shown until the report.
 
-                - reads standard input (CSV or TSV only: a workbook needs its file name); the \
-                store records the import's source as `-`.
+                A file of - reads standard input (CSV or TSV only: a workbook needs its file \
+                name); the store records the import's source as `-`.
 
                 Examples:
                   tokenctl --store tokens.db import customers.csv

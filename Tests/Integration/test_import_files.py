@@ -332,3 +332,36 @@ def test_progress_on_a_terminal(binaries, tmp_path):
     code, out, seen = slow_import(tmp_path, "--json")
     assert code == 0 and json.loads(out)["unchanged"] == 10000
     assert b"rows read" not in seen, seen
+
+
+def test_psql_copy_piped_into_import(served, pg_db):
+    """The README's pipeline: psql -c "\\copy (…) to stdout csv header" | tokenctl import -."""
+    from udesk_pg import PG_BIN, clean_env
+
+    store, server = served
+    pg_db.psql("CREATE TABLE customers (id text, name text, mobile text, landline text);"
+               "INSERT INTO customers VALUES ('pg-C0001', '张三', '13800138000', '021-62345678'),"
+               "('pg-C0002', '李四, 北京', '13900139000', NULL), ('pg-C0003', '王五', NULL, '0512-62345678'),"
+               "('pg-C0004', E'赵六\\n第二行', '13700137000', '010-62345678'), ('pg-C0005', '钱七', NULL, NULL);")
+    psql = subprocess.Popen([str(PG_BIN / "psql"), "-XAtqw", "-d", pg_db.uri, "-c",
+                             "\\copy (SELECT id, name, mobile, landline FROM customers ORDER BY id) to stdout csv header"],
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=clean_env(None))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKEN_")}
+    cp = subprocess.run([str(bin_dir() / "tokenctl"), "--store", str(store), "import", *REPLACE,
+                         "--number-column", "mobile", "--number-column", "landline", "--token-column", "id", "-"],
+                        stdin=psql.stdout, capture_output=True, timeout=60, env=env)
+    psql.stdout.close()
+    assert psql.wait(timeout=30) == 0
+    assert_report(cp)
+    assert_served(server, "pg-")
+
+
+def test_import_into_postgres_with_columns(pg_db, tmp_path):
+    """The same rules whichever engine holds the store: the GB18030 export into PostgreSQL."""
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(excel_csv("pgs-").encode("gb18030"))
+    cp = ctl("import", *COLUMNS, path, store=pg_db.uri)
+    assert_report(cp)
+    for number, cid in LOOKUPS:
+        got = ctl("get", number, store=pg_db.uri)
+        assert (got.returncode, got.stdout.decode()) == (0, f"pgs-{cid}\n"), number
