@@ -35,11 +35,14 @@ let package = Package(
         // no libfcgi, no SQLite, no Foundation.
         .target(name: "TokenCore"),
         // The store boundary, engine-neutral: the StoreBackend / StoreReader / StoreWriter /
-        // StoreInspector protocols, StoreLocation, and what every engine shares (CSV import
-        // rules and report, export writer, verify rules, minting, atomic output files).
+        // StoreInspector protocols, StoreLocation, and what every engine shares (export writer,
+        // verify rules, minting, atomic output files; the import rules are in TokenImport).
         .target(
             name: "TokenStore",
             dependencies: ["TokenCore", .product(name: "Crypto", package: "swift-crypto")]),
+        // `tokenctl import`: reading CSV/TSV (iconv for GB18030), the column flags, the import
+        // rules and report. Only tokenctl links it: the responder's start-up does not pay for it.
+        .target(name: "TokenImport", dependencies: ["TokenStore", "TokenCore"]),
         // SQLite, the default engine: the only target that links CSQLite.
         .target(name: "SQLiteStore", dependencies: ["TokenStore", "TokenCore", "CSQLite"], swiftSettings: crossModule),
         // PostgreSQL, for a store shared by several nodes: the only target that links libpq
@@ -83,13 +86,16 @@ let package = Package(
         .executableTarget(
             name: "tokenctl",
             dependencies: [
-                "StoreBackends", "TokenStore", "TokenCore", "TokenProbe", "CommandSupport", "WorkbookReader",
+                "StoreBackends", "TokenStore", "TokenImport", "TokenCore", "TokenProbe", "CommandSupport",
+                "WorkbookReader",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "TokenCoreTests", dependencies: ["TokenCore"]),
-        .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenCore"]),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "TokenStore", "TokenCore", "CSQLite"]),
+        .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenImport", "TokenCore"]),
+        .testTarget(
+            name: "SQLiteStoreTests",
+            dependencies: ["SQLiteStore", "TokenStore", "TokenImport", "TokenCore", "CSQLite"]),
         .testTarget(
             name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TokenStore", "TokenCore", "CFastCGI"]),
         .testTarget(name: "TokenProbeTests", dependencies: ["TokenProbe", "TokenCore"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import TokenCore
+import TokenImport
 import TokenStore
 import WorkbookReader
 

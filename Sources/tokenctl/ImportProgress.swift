@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import TokenImport
 import TokenStore
 
 /// The `\r1048576 rows read, 42% of the file, 310000 rows/s` line `tokenctl import` keeps

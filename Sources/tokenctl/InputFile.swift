@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import TokenImport
 import TokenStore
 import WorkbookReader
 

@@ -1,3 +1,4 @@
+import TokenImport
 import TokenStore
 import WorkbookReader
 

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 
+@testable import TokenImport
 @testable import TokenStore
 
 @Suite("Column flags: --number-column, --token-column")

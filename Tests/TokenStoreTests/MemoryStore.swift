@@ -1,5 +1,6 @@
 import Glibc
 
+@testable import TokenImport
 @testable import TokenStore
 
 /// A store held in a dictionary behind the writer, inspector and import-session protocols: the

@@ -1,5 +1,6 @@
 import Glibc
 import TokenCore
+import TokenStore
 
 /// A problem with one line of an import file.
 public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Glibc
+import TokenStore
 
 /// Streams records from CSV or TSV text (RFC 4180 quoting, CRLF or LF, optional UTF-8 BOM),
 /// reading a file descriptor in 64 KiB blocks so memory stays flat however long the file is.

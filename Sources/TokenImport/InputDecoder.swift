@@ -1,4 +1,5 @@
 import Glibc
+import TokenStore
 
 /// The character encoding `tokenctl import --encoding` reads a CSV or TSV file in.
 public enum InputEncoding: String, Sendable, CaseIterable {

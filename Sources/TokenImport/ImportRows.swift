@@ -1,4 +1,5 @@
 import TokenCore
+import TokenStore
 
 /// Where the rows of one import go, one by one, whatever they were read from (CSV text or a
 /// worksheet): picks the columns, normalises the numbers, checks the tokens, and streams the
