@@ -65,9 +65,12 @@ public struct CSVReader: ~Copyable {
         switch result {
         case .success(let count): n = count
         case .failure(let error):
-            // Lines count from the decoded text, so they agree with the reader's own.
+            // Everything before the bad bytes is in the buffer: its line is the reader's line
+            // plus the newlines still unread.
             atEOF = true
-            throw SyntaxError(line: error.line, reason: error.reason)
+            var unread = 0
+            for i in start..<self.end where buffer[i] == 0x0A { unread += 1 }
+            throw SyntaxError(line: line + unread, reason: error.reason)
         }
         if n > 0 {
             self.end += n

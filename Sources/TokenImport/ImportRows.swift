@@ -16,11 +16,15 @@ public struct ImportRows {
     private var first = true
     private var defaultColumns: (number: Int, token: Int) = (0, 1)
     private var resolved: ResolvedColumns?
+    private let columns: ImportColumns
+    private let progress: (@Sendable (_ records: Int, _ position: Int) -> Void)?
 
     init(importer: TokenImporter, session: any ImportSession, rowsMayBeShort: Bool) {
         self.importer = importer
         self.session = session
         self.rowsMayBeShort = rowsMayBeShort
+        columns = importer.options.columns
+        progress = importer.options.progress
     }
 
     /// Takes one record: `fields` as UTF-8 bytes, `line` where it starts (1-based), `unreadable`
@@ -31,10 +35,9 @@ public struct ImportRows {
         _ fields: [[UInt8]], line: Int, unreadable: [Int: String] = [:], position: Int
     ) throws(StoreError) -> Bool {
         records += 1
-        if records & (TokenImporter.progressInterval - 1) == 0, let progress = importer.options.progress {
+        if records & (TokenImporter.progressInterval - 1) == 0, let progress {
             progress(records, position)
         }
-        let columns = importer.options.columns
         if fields.count == 1 && fields[0].isEmpty { return true }  // blank line
         if columns.isDefault {
             return try addDefault(fields, line: line)

@@ -213,17 +213,29 @@ struct InputDecoderTests {
         #expect(text == "number,customer_token\n" && detected == nil)
     }
 
-    @Test("explicit gb18030 drops a UTF-8 BOM too; explicit utf-8 refuses GB18030 at its line")
+    @Test("explicit gb18030 drops a UTF-8 BOM too; explicit utf-8 refuses GB18030, naming the byte")
     func explicit() throws {
         let (text, _) = try decode([0xEF, 0xBB, 0xBF] + Self.gbHeader, .gb18030)
         #expect(text == "客户编号")
         #expect(
             throws: InputDecoder.DecodingError(
-                line: 3, reason: "bytes not valid UTF-8 at byte 4 of the file; give --encoding gb18030 if it is GB18030"
-            )
+                reason: "bytes not valid UTF-8 at byte 4 of the file; give --encoding gb18030 if it is GB18030")
         ) {
             _ = try decode(Array("a\nb\n".utf8) + Self.gbHeader, .utf8)
         }
+    }
+
+    @Test("bad bytes refuse the import at the line they are on, counting newlines inside quotes")
+    func lineOfBadBytes() throws {
+        let text =
+            Array("number,customer_token\n13800138000,\"a\nb\"\n13800138001,".utf8) + Self.gbHeader + [0x0A]
+        let store = MemoryStore()
+        let report = try importBytes(text, into: store) { $0.encoding = .utf8 }
+        #expect(report.syntaxError?.line == 4)
+        #expect(report.syntaxError?.reason.hasPrefix("bytes not valid UTF-8 at byte 52 of the file") == true)
+        #expect(!report.committed && store.rows.isEmpty)
+        let gb = try importBytes(text, into: MemoryStore()) { $0.encoding = .gb18030 }
+        #expect(gb.syntaxError == nil)
     }
 
     @Test("a file that ends inside a character is refused")
