@@ -183,6 +183,23 @@ def test_xlsx_with_sheet(served, tmp_path):
     assert_served(server, "x-")
 
 
+def test_xlsx_inline_strings(served, tmp_path):
+    """openpyxl's write-only mode writes inline strings and no shared strings part."""
+    store, server = served
+    path = tmp_path / "inline.xlsx"
+    wb = openpyxl.Workbook(write_only=True)
+    sheet = wb.create_sheet("客户")
+    sheet.append(HEADER)
+    for cid, name, mobile, landline, address, note in CUSTOMERS:
+        sheet.append(["in-" + cid, name, int(mobile) if mobile.startswith("137") else mobile or None,
+                      landline or None, address, note])
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        assert "xl/sharedStrings.xml" not in z.namelist()
+    assert_report(ctl("import", *REPLACE, *COLUMNS, path, store=store))
+    assert_served(server, "in-")
+
+
 def rewrite_sheet(path: Path, old: str, new: str):
     """Replaces text in the workbook's second sheet XML (a value openpyxl would not write)."""
     with zipfile.ZipFile(path) as z:
