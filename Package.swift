@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // `tokenctl import` of .xlsx workbooks (WorkbookReader, linked by tokenctl only).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C at the edge: libfcgi and SQLite, each behind a tiny system-library target.
@@ -33,11 +35,14 @@ let package = Package(
         // no libfcgi, no SQLite, no Foundation.
         .target(name: "TokenCore"),
         // The store boundary, engine-neutral: the StoreBackend / StoreReader / StoreWriter /
-        // StoreInspector protocols, StoreLocation, and what every engine shares (CSV import
-        // rules and report, export writer, verify rules, minting, atomic output files).
+        // StoreInspector protocols, StoreLocation, and what every engine shares (export writer,
+        // verify rules, minting, atomic output files; the import rules are in TokenImport).
         .target(
             name: "TokenStore",
             dependencies: ["TokenCore", .product(name: "Crypto", package: "swift-crypto")]),
+        // `tokenctl import`: reading CSV/TSV (iconv for GB18030), the column flags, the import
+        // rules and report. Only tokenctl links it: the responder's start-up does not pay for it.
+        .target(name: "TokenImport", dependencies: ["TokenStore", "TokenCore"]),
         // SQLite, the default engine: the only target that links CSQLite.
         .target(name: "SQLiteStore", dependencies: ["TokenStore", "TokenCore", "CSQLite"], swiftSettings: crossModule),
         // PostgreSQL, for a store shared by several nodes: the only target that links libpq
@@ -66,6 +71,11 @@ let package = Package(
                 "TokenCore", "TokenStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // `tokenctl import` of .xlsx workbooks: ZIPFoundation, Foundation and FoundationXML's
+        // streaming XMLParser. Only tokenctl depends on it: the responder links none of them.
+        .target(
+            name: "WorkbookReader", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+
         .executableTarget(
             name: "token-responder",
             dependencies: [
@@ -76,16 +86,20 @@ let package = Package(
         .executableTarget(
             name: "tokenctl",
             dependencies: [
-                "StoreBackends", "TokenStore", "TokenCore", "TokenProbe", "CommandSupport",
+                "StoreBackends", "TokenStore", "TokenImport", "TokenCore", "TokenProbe", "CommandSupport",
+                "WorkbookReader",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "TokenCoreTests", dependencies: ["TokenCore"]),
-        .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenCore"]),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "TokenStore", "TokenCore", "CSQLite"]),
+        .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "TokenImport", "TokenCore"]),
+        .testTarget(
+            name: "SQLiteStoreTests",
+            dependencies: ["SQLiteStore", "TokenStore", "TokenImport", "TokenCore", "CSQLite"]),
         .testTarget(
             name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TokenStore", "TokenCore", "CFastCGI"]),
         .testTarget(name: "TokenProbeTests", dependencies: ["TokenProbe", "TokenCore"]),
+        .testTarget(name: "WorkbookReaderTests", dependencies: ["WorkbookReader"]),
     ],
     swiftLanguageModes: [.v6]
 )

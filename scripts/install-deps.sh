@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and running need on Debian/Ubuntu, skipping what is already there;
-# with --tests also what the test suite needs (pytest, libphonenumber for Python, promtool).
+# with --tests also what the test suite needs (pytest, libphonenumber for Python, openpyxl,
+# promtool).
 # Idempotent; uses sudo when not run as root. Swift itself must already be on PATH.
 # PostgreSQL 15 (server for the tests, libpq for the store backend) is installed without the
 # system cluster Debian would create and start on port 5432: the tests run their own throwaway
@@ -46,8 +47,9 @@ if [ -n "$pg_fresh" ] && [ -e /etc/postgresql/15/main ]; then
   echo "==> removing the system cluster 15/main the postgresql-15 package created"
   $sudo pg_dropcluster --stop 15 main
 fi
-if [ "${1:-}" = "--tests" ] && ! python3 -c 'import pytest, phonenumbers' 2>/dev/null; then
-  echo "==> installing pytest and phonenumbers (pip)"
-  python3 -m pip install -q pytest phonenumbers
+if [ "${1:-}" = "--tests" ] && ! python3 -c 'import pytest, phonenumbers, openpyxl' 2>/dev/null; then
+  # openpyxl: the import tests write .xlsx workbooks at test time.
+  echo "==> installing pytest, phonenumbers and openpyxl (pip)"
+  python3 -m pip install -q pytest phonenumbers openpyxl
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install a Swift 6 toolchain (https://www.swift.org/install/)" >&2; exit 1; }

@@ -1,17 +1,43 @@
 import ArgumentParser
 import Glibc
 import TokenCore
+import TokenImport
 import TokenStore
+import WorkbookReader
 
 extension TokenCtl {
     /// `tokenctl import FILE|-`.
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Load number,customer_token rows from a CSV or TSV file into the store.",
+            abstract: "Load number,customer_token rows from a CSV or TSV file or an .xlsx workbook into the store.",
             discussion: """
                 The file has a header `number,customer_token` (or no header, with the number first). \
                 Numbers may be written in any form; each is normalised to its canonical key. \
                 Tab-separated files are recognised by their first line.
+
+                A CRM export with other columns: name the columns. --number-column (repeatable: \
+                every column named is a number of the row's customer, empty cells are skipped) and \
+                --token-column take a header name, matched exactly after trimming spaces, or a \
+                position counting from 1. With a name the first row is the header; with positions \
+                only, the first row is a header unless a number column holds a valid number. A \
+                column the header lacks refuses the import and lists the header. Without \
+                --token-column the header's customer_token (or token) column is used; without \
+                --number-column, its number (or phone) column. Rows whose number cells are all \
+                empty are left out and counted. A CSV row with more or fewer columns than the \
+                header is a problem of that line. A row is stored whole or not at all: one invalid \
+                number in it makes it a problem; counts are of numbers, so a row with a mobile and \
+                a landline counts twice. Lines are those of the file where a record starts (a \
+                quoted cell may span lines); in a workbook they are the sheet's row numbers.
+
+                CSV and TSV text is read as UTF-8 or GB18030 (--encoding; by default UTF-8 when it \
+                is valid UTF-8, else GB18030, which standard error then says). A UTF-8 byte order \
+                mark is dropped. .xlsx workbooks are read directly: the first sheet, or --sheet. A \
+                number cell is read back as its digits (13800138000 stored as a number is fine); \
+                one whose digits were lost (more than 15 digits, or an exponent form like \
+                1.38001E+10) is a problem of its row: format the column as text. Other formats \
+                (.xls, .xlsb, .ods, .numbers, UTF-16 text, other zip archives) are refused, saying \
+                what to save the file as. A worksheet is uncompressed into $TMPDIR (default /tmp) \
+                while it is read.
 
                 All or nothing: one invalid row, or two rows whose numbers are the same customer with \
                 different tokens, refuses the whole import and lists the bad lines (exit 1), unless \
@@ -29,16 +55,26 @@ extension TokenCtl {
                 With --json, standard output is one JSON object instead of the summary line, with \
                 the counts added, updated, unchanged, removed and skipped, the booleans committed \
                 and dry_run, refused (null, or why the whole import was refused), problem_count, and \
-                problems: the first 20 as {"line": N, "reason": "..."}. Problems are then not \
-                repeated on standard error; the exit status is the same.
+                problems: the first 20 as {"line": N, "reason": "..."}; with column flags also \
+                without_number. Problems are then not repeated on standard error; the exit status \
+                is the same.
 
-                On a terminal, standard error shows how many rows have been read, every 65536 rows.
+                On a terminal, standard error shows the rows read, the percent of the file (when its \
+                size is known) and the rate, once a second; with --json, or when standard error is \
+                not a terminal, nothing is shown until the report.
+
+                A file of - reads standard input (CSV or TSV only: a workbook needs its file \
+                name); the store records the import's source as `-`.
 
                 Examples:
                   tokenctl --store tokens.db import customers.csv
                   tokenctl --store tokens.db import --replace --dry-run customers.csv
                   tokenctl --store tokens.db import --replace --max-remove 100% customers.csv
                   crm-export | tokenctl --store tokens.db import -
+                  psql -c "\\copy (SELECT phone, token FROM customers) to stdout csv header" | tokenctl import -
+                  tokenctl --store tokens.db import --number-column 手机号 --number-column 座机 --token-column 客户编号 crm.csv
+                  tokenctl --store tokens.db import --sheet 客户 --number-column 手机 --token-column 3 crm.xlsx
+                  tokenctl --store tokens.db import --encoding gb18030 crm-gbk.csv
                   tokenctl --store tokens.db import --json customers.csv | jq .added
                 """)
 
@@ -63,7 +99,28 @@ extension TokenCtl {
         @Flag(help: "Print the summary as one JSON object (problems included) on standard output.")
         var json = false
 
-        @Argument(help: "CSV or TSV file, or - for standard input.")
+        @Option(
+            help: ArgumentHelp(
+                "A column holding the customer's numbers: its header name (trimmed) or its position from 1. Repeat it for a mobile and a landline column; empty cells are skipped.",
+                valueName: "NAME|N"))
+        var numberColumn: [String] = []
+
+        @Option(
+            help: ArgumentHelp(
+                "The column holding the customer_token: its header name (trimmed) or its position from 1.",
+                valueName: "NAME|N"))
+        var tokenColumn: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "Encoding of a CSV or TSV file: utf-8, gb18030, or auto (UTF-8 when valid, else GB18030, said on standard error).",
+                valueName: "utf-8|gb18030|auto"))
+        var encoding: InputEncoding = .auto
+
+        @Option(help: ArgumentHelp("The sheet of an .xlsx workbook to read (default: the first).", valueName: "NAME"))
+        var sheet: String?
+
+        @Argument(help: "CSV or TSV file or .xlsx workbook, or - for standard input (CSV or TSV).")
         var file: String
 
         /// Problems listed on standard error (or in --json) before "… and N more".
@@ -74,6 +131,16 @@ extension TokenCtl {
                 throw ValidationError(
                     "--max-remove must be a row count like 5000 or a percentage like 50%, got '\(maxRemove)'")
             }
+            for column in numberColumn + (tokenColumn.map { [$0] } ?? []) where ColumnReference(column) == nil {
+                throw ValidationError("a column is a header name or a position from 1, got '\(column)'")
+            }
+        }
+
+        /// The column flags as the importer takes them.
+        var columns: ImportColumns {
+            ImportColumns(
+                numbers: numberColumn.compactMap(ColumnReference.init), token: tokenColumn.flatMap(ColumnReference.init)
+            )
         }
 
         func run() throws {
@@ -84,18 +151,44 @@ extension TokenCtl {
             importOptions.skipInvalid = skipInvalid
             importOptions.maxRemove = RemovalLimit(maxRemove) ?? .default
             importOptions.source = file
-            let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                throw ValidationError("cannot read \(file): \(String(cString: strerror(errno)))")
+            importOptions.columns = columns
+            importOptions.encoding = encoding
+            let file = self.file
+            importOptions.encodingDetected = { detected in
+                if detected == .gb18030 {
+                    printError("\(file): not valid UTF-8, reading it as GB18030 (give --encoding to choose)")
+                }
             }
-            defer { if fd != 0 { close(fd) } }
-            let progress = ImportProgress.forTerminal()
-            if let progress { importOptions.progress = { progress.update($0) } }
+            let input = try InputFile(file)
+            defer { input.close() }
+            let format = input.format()
+            if case .refused(let why) = format { return try refuse("cannot import \(why)") }
+            if format != .xlsx, let sheet {
+                return try refuse("--sheet '\(sheet)' is for .xlsx workbooks, and this file is CSV or TSV text")
+            }
+            var workbook: XLSXWorkbook?
+            if format == .xlsx {
+                do {
+                    workbook = try XLSXWorkbook(path: file)
+                } catch {
+                    return try refuse("cannot read the workbook: \(error)")
+                }
+            }
+            if let workbook, let sheet, !workbook.sheets.contains(where: { $0.name == sheet }) {
+                let names = workbook.sheets.map { "'\($0.name)'" }.joined(separator: ", ")
+                return try refuse("no sheet named '\(sheet)' in the workbook: its sheets are \(names)")
+            }
+            let progress = ImportProgress.forTerminal(quiet: json, total: workbook == nil ? input.size : nil)
+            if let progress { importOptions.progress = { progress.update(records: $0, position: $1) } }
             let store = try backend.openWriter(create: true, schemaWithFirstWrite: true)
             let importer = TokenImporter(normaliser: try numbers.normaliser(), options: importOptions)
             let report: ImportReport
             do {
-                report = try importer.run(fd: fd, into: store)
+                if let workbook {
+                    report = try importer.run(workbook: workbook, sheet: sheet, into: store, progress: progress)
+                } else {
+                    report = try importer.run(fd: input.fd, prefix: input.prefix, into: store)
+                }
                 progress?.finish()
             } catch {
                 progress?.finish()
@@ -103,7 +196,7 @@ extension TokenCtl {
             }
             let refused = report.isRefused(skipInvalid: skipInvalid)
             if json {
-                print(Self.json(report, dryRun: dryRun))
+                print(Self.json(report, dryRun: dryRun, columns: !columns.isDefault))
                 if refused { throw ExitCode(1) }
                 return
             }
@@ -124,20 +217,37 @@ extension TokenCtl {
                 ? "imported"
                 : (dryRun && !refused
                     ? "dry run, would import" : (dryRun ? "dry run, would be refused" : "refused, nothing changed"))
+            let withoutNumber =
+                report.withoutNumber > 0
+                ? ", \(report.withoutNumber) \(report.withoutNumber == 1 ? "row" : "rows") without a number" : ""
             print(
-                "\(verb): \(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged, \(report.removed) removed, \(report.skipped) skipped"
+                "\(verb): \(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged, \(report.removed) removed, \(report.skipped) skipped\(withoutNumber)"
             )
             if refused { throw ExitCode(1) }
         }
 
-        /// The `--json` summary.
-        static func json(_ report: ImportReport, dryRun: Bool) -> String {
+        /// Refuses the file before anything is read into the store: the message on standard
+        /// error (or as `refused` in the --json object), exit 1.
+        func refuse(_ message: String) throws {
+            if json {
+                var report = ImportReport()
+                report.refusal = message
+                print(Self.json(report, dryRun: dryRun, columns: !columns.isDefault))
+            } else {
+                printError("\(file): \(message)")
+            }
+            throw ExitCode(1)
+        }
+
+        /// The `--json` summary (`without_number` only with column flags).
+        static func json(_ report: ImportReport, dryRun: Bool, columns: Bool = false) -> String {
             var object = JSONObjectWriter()
             object.add("added", report.added)
             object.add("updated", report.updated)
             object.add("unchanged", report.unchanged)
             object.add("removed", report.removed)
             object.add("skipped", report.skipped)
+            if columns { object.add("without_number", report.withoutNumber) }
             object.add("committed", report.committed)
             object.add("dry_run", dryRun)
             object.add("refused", report.refusal ?? report.syntaxError.map { "\($0); the file cannot be read past it" })

@@ -3,6 +3,7 @@ import Testing
 import TokenCore
 
 @testable import SQLiteStore
+@testable import TokenImport
 @testable import TokenStore
 
 /// No import may wipe the store by accident.

@@ -3,6 +3,7 @@ import Glibc
 import TokenCore
 
 @testable import SQLiteStore
+@testable import TokenImport
 @testable import TokenStore
 
 /// Shared steps for the store tests: import text, export to text, read a file back.

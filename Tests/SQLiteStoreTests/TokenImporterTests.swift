@@ -4,6 +4,7 @@ import Testing
 import TokenCore
 
 @testable import SQLiteStore
+@testable import TokenImport
 @testable import TokenStore
 
 @Suite("Importing CSV into the store")

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 
+@testable import TokenImport
 @testable import TokenStore
 
 @Suite("Import rules, whatever the engine")

@@ -1,5 +1,6 @@
 import Glibc
 
+@testable import TokenImport
 @testable import TokenStore
 
 /// A store held in a dictionary behind the writer, inspector and import-session protocols: the
@@ -125,11 +126,18 @@ final class MemoryStore: StoreWriter, StoreInspector {
 func importText(_ text: String, into store: MemoryStore, _ configure: (inout TokenImporter.Options) -> Void = { _ in })
     throws -> ImportReport
 {
+    try importBytes(Array(text.utf8), into: store, configure)
+}
+
+/// Runs `TokenImporter` on `bytes` (in any encoding) into `store` through a pipe.
+@discardableResult
+func importBytes(
+    _ bytes: [UInt8], into store: MemoryStore, _ configure: (inout TokenImporter.Options) -> Void = { _ in }
+) throws -> ImportReport {
     var options = TokenImporter.Options()
     configure(&options)
     var fds: [Int32] = [0, 0]
     precondition(pipe(&fds) == 0)
-    let bytes = Array(text.utf8)
     precondition(bytes.count < 60_000, "keep test files within the pipe's buffer")
     _ = bytes.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
     close(fds[1])

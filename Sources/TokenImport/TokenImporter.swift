@@ -1,5 +1,6 @@
 import Glibc
 import TokenCore
+import TokenStore
 
 /// A problem with one line of an import file.
 public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {
@@ -7,6 +8,12 @@ public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {
     public var line: Int
     /// What is wrong, without the number or token themselves.
     public var reason: String
+
+    /// A problem at `line`.
+    public init(line: Int, reason: String) {
+        self.line = line
+        self.reason = reason
+    }
 
     /// `line N: reason`.
     public var description: String { "line \(line): \(reason)" }
@@ -35,11 +42,16 @@ public struct ImportReport: Sendable, Equatable {
     /// A malformed file (unbalanced quote, text after a closing quote…): the import is refused
     /// whatever the options, since the rest of the file cannot be read.
     public var syntaxError: ImportProblem?
-    /// Why `--replace` was refused as a whole (no data rows, or more removals than allowed),
-    /// nil otherwise. The counts above are still what the import would have done.
+    /// Why the import was refused as a whole (column flags that do not fit the header, a
+    /// `--replace` without data rows or with more removals than allowed), nil otherwise. The counts above are still what the import would have done.
     public var refusal: String?
     /// True when the store was changed (false for a dry run or a refused import).
     public var committed = false
+    /// Data rows whose number columns were all empty (only with column flags): left out.
+    public var withoutNumber = 0
+
+    /// An empty report (nothing read yet).
+    public init() {}
 
     /// True when the import is refused: a syntax error, a `--replace` guard, or an invalid or
     /// conflicting row without `skipInvalid`.
@@ -109,15 +121,22 @@ public struct TokenImporter {
         var cacheKiB = ImportSessionOptions.defaultCacheKiB
         /// Where the rows came from, recorded in the store's metadata.
         public var source = "-"
-        /// Called with the number of records read so far, every ``TokenImporter/progressInterval``
-        /// records (not at all for shorter files), on the importing thread; nil for none.
-        public var progress: (@Sendable (Int) -> Void)?
+        /// Which columns hold the numbers and the token (`--number-column`, `--token-column`).
+        public var columns = ImportColumns()
+        /// The encoding of a CSV or TSV file (`--encoding`).
+        public var encoding = InputEncoding.auto
+        /// Called once when ``InputEncoding/auto`` has decided, with the encoding it chose.
+        public var encodingDetected: (@Sendable (InputEncoding) -> Void)?
+        /// Called with the number of records read so far and the position in the input (bytes of
+        /// a CSV file, the row of a worksheet), every ``TokenImporter/progressInterval`` records
+        /// (not at all for shorter files), on the importing thread; nil for none.
+        public var progress: (@Sendable (_ records: Int, _ position: Int) -> Void)?
         /// Creates default options: merge, commit, fail on any invalid row.
         public init() {}
     }
 
     /// How many records pass between two calls of ``Options/progress``.
-    public static let progressInterval = 1 << 16
+    public static let progressInterval = 1 << 10
 
     let normaliser: PhoneNumberNormaliser
     let options: Options
@@ -128,21 +147,55 @@ public struct TokenImporter {
         self.options = options
     }
 
-    /// Reads all rows from `fd` and applies them to `store`, in one import transaction.
-    public func run(fd: Int32, into store: any StoreWriter) throws(StoreError) -> ImportReport {
-        var reader = CSVReader(fd: fd)
-        let prefix = reader.peekPrefix(4096)
-        let firstLine = prefix.prefix(while: { $0 != 0x0A })
-        if firstLine.contains(0x09) && !firstLine.contains(UInt8(ascii: ",")) {
-            reader.separator = 0x09
+    /// Reads all rows of the CSV or TSV text on `fd` (after `prefix`, bytes already read from it)
+    /// and applies them to `store`, in one import transaction.
+    public func run(fd: Int32, prefix: [UInt8] = [], into store: any StoreWriter) throws(StoreError) -> ImportReport {
+        let input = InputDecoder(fd: fd, encoding: options.encoding, prefix: prefix)
+        input.onDetect = options.encodingDetected
+        var reader = CSVReader(input: input)
+        return try run(into: store, rowsMayBeShort: false) {
+            (rows: inout ImportRows) throws(StoreError) -> ImportProblem? in
+            do throws(CSVReader.SyntaxError) {
+                let prefix = try reader.peekPrefix(4096)
+                let firstLine = prefix.prefix(while: { $0 != 0x0A })
+                if firstLine.contains(0x09) && !firstLine.contains(UInt8(ascii: ",")) {
+                    reader.separator = 0x09
+                }
+            } catch {
+                return ImportProblem(line: error.line, reason: error.reason)
+            }
+            while true {
+                let line = reader.line
+                let fields: [[UInt8]]?
+                do throws(CSVReader.SyntaxError) {
+                    fields = try reader.next()
+                } catch {
+                    return ImportProblem(line: error.line, reason: error.reason)
+                }
+                guard let fields else { return nil }
+                guard try rows.add(fields, line: line, position: reader.bytesRead) else { return nil }
+            }
         }
+    }
+
+    /// Applies the rows `feed` hands to ``ImportRows/add(_:line:unreadable:position:)`` to
+    /// `store`, in one import transaction. `feed` returns nil at the end of the input, or the
+    /// place the input broke (the import is then refused: the rest cannot be read).
+    /// `rowsMayBeShort`: a row without its last cells has them empty (a worksheet), rather than
+    /// being a problem (a CSV row shorter than its header).
+    public func run(
+        into store: any StoreWriter, rowsMayBeShort: Bool = false,
+        feed: (inout ImportRows) throws(StoreError) -> ImportProblem?
+    ) throws(StoreError) -> ImportReport {
         var sessionOptions = ImportSessionOptions(now: Int64(time(nil)))
         sessionOptions.cacheKiB = options.cacheKiB
         let session = try store.beginImport(options: sessionOptions)
         do throws(StoreError) {
-            var report = try load(&reader, into: session)
+            var rows = ImportRows(importer: self, session: session, rowsMayBeShort: rowsMayBeShort)
+            if let broken = try feed(&rows) { rows.report.syntaxError = broken }
+            var report = try finish(rows, session: session)
             report.rowsBefore = session.rowsBefore
-            if options.replace && report.syntaxError == nil {
+            if options.replace && report.syntaxError == nil && report.refusal == nil {
                 report.removed = try session.removeUnlisted()
                 report.refusal = Self.replaceRefusal(report, limit: options.maxRemove)
             }
@@ -163,56 +216,10 @@ public struct TokenImporter {
         }
     }
 
-    /// Streams the rows into `session`. Until the caller corrects it, `unchanged` counts every
-    /// row stored; problems (in file order) and duplicates are recorded.
-    private func load(_ reader: inout CSVReader, into session: any ImportSession) throws(StoreError) -> ImportReport {
-        var report = ImportReport()
-        var columns: (number: Int, token: Int) = (0, 1)
-        var first = true
-        var records = 0
-        var added = 0
-        while true {
-            let line = reader.line
-            let fields: [[UInt8]]
-            do {
-                guard let next = try reader.next() else { break }
-                fields = next
-                records += 1
-                if records & (Self.progressInterval - 1) == 0, let progress = options.progress { progress(records) }
-            } catch {
-                // The rest of the file cannot be read: with --replace, going on would remove
-                // every row after this line.
-                report.syntaxError = ImportProblem(line: error.line, reason: error.reason)
-                break
-            }
-            if fields.count == 1 && fields[0].isEmpty { continue }  // blank line
-            if first {
-                first = false
-                if let header = Self.header(fields) {
-                    columns = header
-                    continue
-                }
-            }
-            report.rows += 1
-            guard fields.count == 2 else {
-                report.problems.append(ImportProblem(line: line, reason: "expected 2 columns, found \(fields.count)"))
-                continue
-            }
-            let key: String
-            do {
-                key = try normaliser.normalise(String(decoding: fields[columns.number], as: UTF8.self)).key
-            } catch {
-                report.problems.append(ImportProblem(line: line, reason: "invalid number: \(error.message)"))
-                continue
-            }
-            let tokenBytes = fields[columns.token]
-            if let reason = TokenRules.problem(with: tokenBytes) {
-                report.problems.append(ImportProblem(line: line, reason: reason))
-                continue
-            }
-            try session.add(key: key, token: String(decoding: tokenBytes, as: UTF8.self), line: line)
-            added += 1
-        }
+    /// The report once every row is in. Until the caller corrects it, `unchanged` counts every
+    /// number stored; problems (in file order) and duplicates are recorded.
+    private func finish(_ rows: ImportRows, session: any ImportSession) throws(StoreError) -> ImportReport {
+        var report = rows.report
         // A row listed before in this file is harmless if the token is the same, a conflict if not.
         var conflicts: [ImportProblem] = []
         for repeated in try session.repeatedKeys() {
@@ -225,7 +232,7 @@ public struct TokenImporter {
                         reason: "conflict: same number as line \(repeated.earlierLine) with a different token"))
             }
         }
-        report.unchanged = added - conflicts.count
+        report.unchanged = rows.added - conflicts.count
         if !conflicts.isEmpty {
             report.problems = Self.merged(report.problems, conflicts)
         }
