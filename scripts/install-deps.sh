@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and running need on Debian/Ubuntu, skipping what is already there;
-# with --tests also what the test suite needs (pytest, libphonenumber for Python).
+# with --tests also what the test suite needs (pytest, libphonenumber for Python, and regex for
+# scripts/gen-cn-numbering.py, which a test runs).
 # Idempotent; uses sudo when not run as root. Swift itself must already be on PATH.
 # PostgreSQL 15 (server for the tests, libpq for the store backend) is installed without the
 # system cluster Debian would create and start on port 5432: the tests run their own throwaway
@@ -43,8 +44,8 @@ if [ -n "$pg_fresh" ] && [ -e /etc/postgresql/15/main ]; then
   echo "==> removing the system cluster 15/main the postgresql-15 package created"
   $sudo pg_dropcluster --stop 15 main
 fi
-if [ "${1:-}" = "--tests" ] && ! python3 -c 'import pytest, phonenumbers' 2>/dev/null; then
-  echo "==> installing pytest and phonenumbers (pip)"
-  python3 -m pip install -q pytest phonenumbers
+if [ "${1:-}" = "--tests" ] && ! python3 -c 'import pytest, phonenumbers, regex' 2>/dev/null; then
+  echo "==> installing pytest, phonenumbers and regex (pip)"
+  python3 -m pip install -q pytest phonenumbers regex
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install a Swift 6 toolchain (https://www.swift.org/install/)" >&2; exit 1; }

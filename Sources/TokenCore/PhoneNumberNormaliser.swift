@@ -146,7 +146,7 @@ public struct PhoneNumberNormaliser: Sendable {
         let (countryCode, national) = try resolve(scanned.digits, hasPlus: scanned.hasPlus)
         let key = Self.key(countryCode: countryCode, national: national)
         let extensionDigits = scanned.extensionDigits.isEmpty ? nil : scanned.extensionDigits.string()
-        return NormalisedNumber(key: key, extension: extensionDigits)
+        return NormalisedNumber(key: key, extension: extensionDigits, isRange: scanned.isRange)
     }
 }
 
@@ -240,10 +240,10 @@ extension PhoneNumberNormaliser {
             return national
         }
         // 4. After an IP-dialing prefix, and an optional trunk 0.
-        for prefix in ipDialingPrefixValues where digits.hasPrefix(prefix, length: 5) {
-            if let national = afterOptionalTrunkZero(digits.dropFirst(5), where: { $0.isSubscriberLine }) {
-                return national
-            }
+        if digits.count > 5 && isIPDialingPrefix(digits.prefix(5)),
+            let national = afterOptionalTrunkZero(digits.dropFirst(5), where: { $0.isSubscriberLine })
+        {
+            return national
         }
         let national = startsWithTrunkZero ? digits.dropFirst(1) : digits
         throw chineseError(national, explicitlyNational: startsWithTrunkZero)
@@ -270,21 +270,40 @@ extension PhoneNumberNormaliser {
         let first = national.digit(at: 0)
         let second = national.digit(at: 1)
         if first == 1 && (3...9).contains(second) {
-            // Shaped like a mobile; 11 digits would have been valid, more was handled above.
-            return .tooShort
+            // Shaped like a mobile: too short, or 11 digits in a range that is not allocated.
+            return count < 11 ? .tooShort : .notANumber
         }
         guard explicitlyNational else { return .notANumber }
-        let shortestLandline: Int
+        let areaLength: Int
         switch (first, second) {
-        case (1, 0), (2, _): shortestLandline = 2 + 7
-        case (3...9, _): shortestLandline = 3 + 7
+        case (1, 0), (2, _): areaLength = 2
+        case (3...9, _): areaLength = 3
         default: return .notANumber  // "0…", "11…", "12…"
         }
-        return count < shortestLandline ? .tooShort : .tooLong
+        let subscriberLengths = ChineseNumberingPlan.subscriberLengths(areaCode: national.prefix(areaLength))
+        let serviceLengths = ChineseNumberingPlan.serviceLengths(prefix: national.prefix(3))
+        if subscriberLengths != 0 {
+            return lengthError(count - areaLength, allowed: subscriberLengths)
+        }
+        if serviceLengths != 0 {
+            return lengthError(count, allowed: serviceLengths)
+        }
+        return .notANumber  // no such area code
     }
 
-    /// The IP-dialing (long-distance carrier selection) prefixes of reading 4, as numbers.
-    private static let ipDialingPrefixValues: [UInt64] = [17951, 17911, 17909, 12593, 10193]
+    /// ``InvalidPhoneNumber/tooShort`` when `length` is shorter than the longest of the `allowed`
+    /// lengths (a bit mask), else ``InvalidPhoneNumber/tooLong``.
+    private static func lengthError(_ length: Int, allowed: UInt16) -> InvalidPhoneNumber {
+        let longest = UInt16.bitWidth - 1 - allowed.leadingZeroBitCount
+        return length < longest ? .tooShort : .tooLong
+    }
+
+    /// Whether five digits are an IP-dialing (long-distance carrier selection) prefix of reading 4:
+    /// libphonenumber's (`11xxx`, `12xxx`, `179xx`), and China Unicom's `10193`, which
+    /// libphonenumber does not strip.
+    private static func isIPDialingPrefix(_ prefix: UInt64) -> Bool {
+        prefix == 10193 || ChineseNumberingPlan.isIPDialingPrefix(prefix)
+    }
 
     /// Builds `+`, the country code and the national digits, without intermediate strings.
     private static func key(countryCode: Int, national: DigitString) -> String {
@@ -312,15 +331,18 @@ extension PhoneNumberNormaliser {
 
 // MARK: - Chinese numbering plan
 
-/// The kinds of Chinese national significant numbers that have a key (section 3).
+/// The kinds of Chinese national significant numbers that have a key (section 3), checked
+/// against the tables of ``ChineseNumberingPlan``.
 private enum ChineseNumberKind {
-    /// `1[3-9]` and 9 more digits.
+    /// 11 digits in an allocated mobile range.
     case mobile
-    /// Area code (`10`, `2x`, or `3xx`–`9xx`) and a 7- or 8-digit subscriber number.
+    /// An existing area code (`10`, `2x`, or `3xx`–`9xx`) and a subscriber number of a length
+    /// that area uses (7 or 8 digits).
     case landline
-    /// `400` or `800` and 7 digits.
+    /// A nationwide toll-free or shared-cost number: `400`, `800` or `950` and 7 (or, for
+    /// `950`, 8) digits.
     case service
-    /// `95` and 3 to 6 digits.
+    /// `95` and 3 or 4 digits.
     case short
 
     /// Classifies national digits (without trunk `0`), or returns `nil` for none of the kinds.
@@ -331,30 +353,39 @@ private enum ChineseNumberKind {
         switch first {
         case 1:
             if (3...9).contains(second) {
-                guard count == 11 else { return nil }
+                guard count == 11, ChineseNumberingPlan.isAllocatedMobile(national.value) else { return nil }
                 self = .mobile
-            } else if second == 0 {
-                guard count == 2 + 7 || count == 2 + 8 else { return nil }
+            } else if second == 0 && Self.isLandline(national, areaLength: 2) {
                 self = .landline
             } else {
                 return nil
             }
         case 2:
-            guard count == 2 + 7 || count == 2 + 8 else { return nil }
+            guard Self.isLandline(national, areaLength: 2) else { return nil }
             self = .landline
         case 3...9:
-            if first == 9 && second == 5 && (5...8).contains(count) {
+            if first == 9 && second == 5 && Self.allows(ChineseNumberingPlan.shortNumberLengths, count) {
                 self = .short
-            } else if national.hasPrefix(400, length: 3) || national.hasPrefix(800, length: 3) {
-                guard count == 10 else { return nil }
+            } else if Self.allows(ChineseNumberingPlan.serviceLengths(prefix: national.prefix(3)), count) {
                 self = .service
-            } else {
-                guard count == 3 + 7 || count == 3 + 8 else { return nil }
+            } else if Self.isLandline(national, areaLength: 3) {
                 self = .landline
+            } else {
+                return nil
             }
         default:
             return nil
         }
+    }
+
+    /// Whether the first `areaLength` digits are an area code and the rest has a length it uses.
+    private static func isLandline(_ national: DigitString, areaLength: Int) -> Bool {
+        allows(ChineseNumberingPlan.subscriberLengths(areaCode: national.prefix(areaLength)), national.count - areaLength)
+    }
+
+    /// Whether the bit mask `lengths` has bit `length` set.
+    private static func allows(_ lengths: UInt16, _ length: Int) -> Bool {
+        length > 0 && length < UInt16.bitWidth && lengths & (1 << UInt16(length)) != 0
     }
 
     /// Numbers that a bare `86` may precede: all but the `95` short numbers.
@@ -443,6 +474,8 @@ private struct ScannedNumber {
     var extensionDigits = DigitString()
     /// Whether a `+` came before the digits.
     var hasPlus = false
+    /// Whether a range end (`～9`) followed the digits.
+    var isRange = false
 }
 
 /// Section 1 of ``PhoneNumberNormaliser/normalise(_:)``: characters to digits.
@@ -484,7 +517,7 @@ private enum Scanner {
                 index = scalars.index(after: index)
                 continue
             }
-            if !sawSignificant, let next = match("tel:", in: scalars, at: index) {
+            if !sawSignificant, let next = match("tel:", in: scalars, at: index) ?? labelEnd(in: written, at: index) {
                 sawSignificant = true
                 index = next
                 continue
@@ -506,6 +539,12 @@ private enum Scanner {
                 index = next
                 continue
             }
+            if value == 0x7E || value == 0xFF5E || value == 0x301C {  // ~ ～ 〜
+                guard !inExtension, !result.digits.isEmpty else { throw .invalidCharacters }
+                try scanRangeEnd(scalars[scalars.index(after: index)...], digits: result.digits.count)
+                result.isRange = true
+                break
+            }
             throw .invalidCharacters
         }
         if !sawSignificant { throw .empty }
@@ -521,6 +560,72 @@ private enum Scanner {
         case 0xFF10...0xFF19: UInt8(truncatingIfNeeded: value - 0xFF10)
         default: nil
         }
+    }
+
+    /// Checks what follows a range mark: whitespace, separators and 1 up to `digits` digits (the
+    /// last digits of the range's last number), and nothing else.
+    private static func scanRangeEnd(_ rest: Substring.UnicodeScalarView, digits: Int) throws(InvalidPhoneNumber) {
+        var count = 0
+        for scalar in rest {
+            let value = scalar.value
+            if digitValue(value) != nil {
+                count += 1
+            } else if !isWhitespace(value) && !isSeparator(value) {
+                throw .invalidCharacters
+            }
+        }
+        if count == 0 { throw .invalidCharacters }
+        if count > digits { throw .tooLong }
+    }
+
+    /// If a label that CRMs put before a number starts at `index` (`手机：`, `电话:`, `Tel `,
+    /// `Mobile:`…; see ``PhoneNumberNormaliser/normalise(_:)``), the index just after it: after
+    /// its `:`, `：` or the first whitespace character, which must follow the label.
+    private static func labelEnd(in written: String, at index: String.Index) -> String.Index? {
+        let utf8 = written.utf8
+        let afterWord: String.Index?
+        var latin = false
+        switch written.unicodeScalars[index].value {
+        case 0x624B:  // 手
+            afterWord =
+                match(utf8: "手机号码", in: utf8, at: index) ?? match(utf8: "手机号", in: utf8, at: index)
+                ?? match(utf8: "手机", in: utf8, at: index) ?? match(utf8: "手機號碼", in: utf8, at: index)
+                ?? match(utf8: "手機號", in: utf8, at: index) ?? match(utf8: "手機", in: utf8, at: index)
+        case 0x7535:  // 电
+            afterWord = match(utf8: "电话号码", in: utf8, at: index) ?? match(utf8: "电话", in: utf8, at: index)
+        case 0x96FB:  // 電
+            afterWord = match(utf8: "電話號碼", in: utf8, at: index) ?? match(utf8: "電話", in: utf8, at: index)
+        case 0x8054:  // 联
+            afterWord = match(utf8: "联系电话", in: utf8, at: index)
+        case 0x806F:  // 聯
+            afterWord = match(utf8: "聯繫電話", in: utf8, at: index) ?? match(utf8: "聯絡電話", in: utf8, at: index)
+        case 0x5EA7:  // 座
+            afterWord = match(utf8: "座机", in: utf8, at: index) ?? match(utf8: "座機", in: utf8, at: index)
+        case 0x56FA:  // 固
+            afterWord = match(utf8: "固话", in: utf8, at: index) ?? match(utf8: "固話", in: utf8, at: index)
+        case 0x54, 0x74:  // T t
+            latin = true
+            afterWord = match(utf8: "tel", in: utf8, at: index) ?? match(utf8: "t", in: utf8, at: index)
+        case 0x50, 0x70:  // P p
+            latin = true
+            afterWord = match(utf8: "phone", in: utf8, at: index)
+        case 0x4D, 0x6D:  // M m
+            latin = true
+            afterWord =
+                match(utf8: "mobile", in: utf8, at: index) ?? match(utf8: "mob", in: utf8, at: index)
+                ?? match(utf8: "m", in: utf8, at: index)
+        default:
+            return nil
+        }
+        guard var position = afterWord else { return nil }
+        let scalars = written.unicodeScalars
+        if latin, position < scalars.endIndex, scalars[position].value == 0x2E {  // "Tel.", "Mob."
+            position = scalars.index(after: position)
+        }
+        guard position < scalars.endIndex else { return nil }
+        let value = scalars[position].value
+        guard value == 0x3A || value == 0xFF1A || isWhitespace(value) else { return nil }  // : ：
+        return scalars.index(after: position)
     }
 
     /// Unicode White_Space, plus the invisible zero-width space, word joiner and BOM.
@@ -561,9 +666,15 @@ private enum Scanner {
         let next = scalars.index(after: index)
         switch scalars[index].value {
         case 0x8F6C, 0x8F49,  // 转 轉
-            0x23, 0xFF03, 0x2C, 0xFF0C,  // # ＃ , ，
-            0x78, 0x58:  // x X
+            0x23, 0xFF03,  // # ＃
+            0x78, 0x58, 0xFF58, 0xFF38:  // x X ｘ Ｘ
             return next
+        case 0x2C, 0xFF0C:  // , ，: a run of them is a dialer's pauses before the extension
+            var end = next
+            while end < scalars.endIndex, scalars[end].value == 0x2C || scalars[end].value == 0xFF0C {
+                end = scalars.index(after: end)
+            }
+            return end
         case 0x5206:  // 分, then 机 or 機
             guard next < scalars.endIndex else { return nil }
             let second = scalars[next].value
@@ -585,6 +696,23 @@ private enum Scanner {
             return afterWord
         default:
             return nil
+        }
+    }
+
+    /// If `word` is written at `index` (ASCII letters in any case), the index after it.
+    private static func match(utf8 word: StaticString, in utf8: String.UTF8View, at index: String.Index)
+        -> String.Index?
+    {
+        word.withUTF8Buffer { bytes -> String.Index? in
+            var position = index
+            for byte in bytes {
+                guard position < utf8.endIndex else { return nil }
+                var value = utf8[position]
+                if (0x41...0x5A).contains(value) { value += 0x20 }
+                guard value == byte else { return nil }
+                position = utf8.index(after: position)
+            }
+            return position
         }
     }
 

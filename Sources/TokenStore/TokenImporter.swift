@@ -26,6 +26,11 @@ public struct ImportReport: Sendable, Equatable {
     public var skipped = 0
     /// Rows repeating an earlier row of the same file exactly (counted as unchanged too).
     public var duplicates = 0
+    /// Rows whose number was a range of lines (`0512-6234 5678～9`): only its first number
+    /// was taken (see ``NormalisedNumber/isRange``).
+    public var ranges = 0
+    /// The lines of the first ``TokenImporter/listedRanges`` such rows, in file order.
+    public var rangeLines: [Int] = []
     /// Every invalid or conflicting line.
     public var problems: [ImportProblem] = []
     /// Data rows in the file (header and blank lines not counted).
@@ -116,6 +121,9 @@ public struct TokenImporter {
         public init() {}
     }
 
+    /// How many lines of range rows ``ImportReport/rangeLines`` keeps.
+    public static let listedRanges = 20
+
     /// How many records pass between two calls of ``Options/progress``.
     public static let progressInterval = 1 << 16
 
@@ -198,9 +206,9 @@ public struct TokenImporter {
                 report.problems.append(ImportProblem(line: line, reason: "expected 2 columns, found \(fields.count)"))
                 continue
             }
-            let key: String
+            let number: NormalisedNumber
             do {
-                key = try normaliser.normalise(String(decoding: fields[columns.number], as: UTF8.self)).key
+                number = try normaliser.normalise(String(decoding: fields[columns.number], as: UTF8.self))
             } catch {
                 report.problems.append(ImportProblem(line: line, reason: "invalid number: \(error.message)"))
                 continue
@@ -210,7 +218,8 @@ public struct TokenImporter {
                 report.problems.append(ImportProblem(line: line, reason: reason))
                 continue
             }
-            try session.add(key: key, token: String(decoding: tokenBytes, as: UTF8.self), line: line)
+            try session.add(key: number.key, token: String(decoding: tokenBytes, as: UTF8.self), line: line)
+            if number.isRange { Self.noteRange(line: line, in: &report) }
             added += 1
         }
         // A row listed before in this file is harmless if the token is the same, a conflict if not.
@@ -231,6 +240,12 @@ public struct TokenImporter {
         }
         if options.skipInvalid { report.skipped = report.problems.count }
         return report
+    }
+
+    /// Counts a row whose number was a range, keeping the first lines.
+    static func noteRange(line: Int, in report: inout ImportReport) {
+        report.ranges += 1
+        if report.rangeLines.count < listedRanges { report.rangeLines.append(line) }
     }
 
     /// Two lists of problems, each in file order, as one in file order.

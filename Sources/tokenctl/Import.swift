@@ -32,6 +32,13 @@ extension TokenCtl {
                 problems: the first 20 as {"line": N, "reason": "..."}. Problems are then not \
                 repeated on standard error; the exit status is the same.
 
+                A number written as a range of lines, such as 0512-6234 5678～9 or ~9, is stored under \
+                its first number only; the report says how many rows were ranges and on which lines \
+                (the first 20): on standard error, or in --json as ranges and range_lines. Labels \
+                such as 手机：, 电话: or Tel before a number are dropped; a number that cannot be \
+                dialled (unknown area code, wrong length for its area, unallocated mobile range) \
+                is an invalid row, with its line named.
+
                 On a terminal, standard error shows how many rows have been read, every 65536 rows.
 
                 Examples:
@@ -118,6 +125,9 @@ extension TokenCtl {
             if let refusal = report.refusal {
                 printError("\(file): refused: \(refusal)")
             }
+            if report.ranges > 0 {
+                printError("\(file): \(Self.rangeNote(report))")
+            }
             let verb =
                 report.committed
                 ? "imported"
@@ -129,6 +139,14 @@ extension TokenCtl {
             if refused { throw ExitCode(1) }
         }
 
+        /// What the report says about rows whose number was a range.
+        static func rangeNote(_ report: ImportReport) -> String {
+            let lines = report.rangeLines.map(String.init).joined(separator: ", ")
+            let more = report.ranges > report.rangeLines.count ? ", …" : ""
+            let rows = report.ranges == 1 ? "1 number was a range" : "\(report.ranges) numbers were ranges"
+            return "\(rows) (line\(report.ranges == 1 ? "" : "s") \(lines)\(more)): only the first number of each range is stored"
+        }
+
         /// The `--json` summary.
         static func json(_ report: ImportReport, dryRun: Bool) -> String {
             var object = JSONObjectWriter()
@@ -137,6 +155,8 @@ extension TokenCtl {
             object.add("unchanged", report.unchanged)
             object.add("removed", report.removed)
             object.add("skipped", report.skipped)
+            object.add("ranges", report.ranges)
+            object.add("range_lines", integers: report.rangeLines)
             object.add("committed", report.committed)
             object.add("dry_run", dryRun)
             object.add("refused", report.refusal ?? report.syntaxError.map { "\($0); the file cannot be read past it" })
