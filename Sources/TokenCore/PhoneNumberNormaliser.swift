@@ -380,7 +380,8 @@ private enum ChineseNumberKind {
 
     /// Whether the first `areaLength` digits are an area code and the rest has a length it uses.
     private static func isLandline(_ national: DigitString, areaLength: Int) -> Bool {
-        allows(ChineseNumberingPlan.subscriberLengths(areaCode: national.prefix(areaLength)), national.count - areaLength)
+        let lengths = ChineseNumberingPlan.subscriberLengths(areaCode: national.prefix(areaLength))
+        return allows(lengths, national.count - areaLength)
     }
 
     /// Whether the bit mask `lengths` has bit `length` set.
