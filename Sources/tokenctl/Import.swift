@@ -141,10 +141,11 @@ extension TokenCtl {
 
         /// What the report says about rows whose number was a range.
         static func rangeNote(_ report: ImportReport) -> String {
-            let lines = report.rangeLines.map(String.init).joined(separator: ", ")
+            let listed = report.rangeLines.map(String.init).joined(separator: ", ")
             let more = report.ranges > report.rangeLines.count ? ", …" : ""
             let rows = report.ranges == 1 ? "1 number was a range" : "\(report.ranges) numbers were ranges"
-            return "\(rows) (line\(report.ranges == 1 ? "" : "s") \(lines)\(more)): only the first number of each range is stored"
+            let lines = "line\(report.ranges == 1 ? "" : "s") \(listed)\(more)"
+            return "\(rows) (\(lines)): only the first number of each range is stored"
         }
 
         /// The `--json` summary.
