@@ -51,12 +51,30 @@ public struct PhoneNumberNormaliser: Sendable {
     ///   hyphen U+FE63, the prolonged sound mark `ー` and the soft hyphen;
     /// - one `+` or full-width `＋`, in front of every digit (`(+86) 138…` is fine);
     /// - `tel:` (any case) at the very start, as in RFC 3966 `tel:+86-10-1234-5678`;
+    /// - one label at the very start, as CRMs write them: `手机`, `手机号`, `手机号码`, `电话`,
+    ///   `电话号码`, `联系电话`, `座机`, `固话` (and the traditional `手機`, `手機號`, `手機號碼`,
+    ///   `電話`, `電話號碼`, `聯繫電話`, `聯絡電話`, `座機`, `固話`), or `Tel`, `Phone`, `Mobile`,
+    ///   `Mob`, `M`, `T` in any case, optionally with a `.`; the label must be followed by `:`,
+    ///   `：` or a space (`手机：13687654321`, `电话: 021-62345678`, `Tel 0571…`), and is
+    ///   dropped. No other word is a label (`Fax:` and `Telephone:` are rejected), a label
+    ///   without `:`, `：` or a space after it is rejected (`手机13687654321`), and so is one
+    ///   anywhere but in front;
     /// - one extension marker after at least one digit: `转`, `轉`, `分机`, `分機`, `ext`,
-    ///   `extn`, `extension` (any case, optionally followed by `.` or `:`), `x`, `X`, `#`, `＃`,
-    ///   `,`, `，` or `;ext=`. Every digit after the marker belongs to the extension, which is
-    ///   returned in ``NormalisedNumber/extension`` (`nil` if the marker has no digits after it,
-    ///   as in a trailing `#`) and never takes part in the key. It may have up to
-    ///   ``maximumExtensionLength`` (10) digits, else ``InvalidPhoneNumber/tooLong``.
+    ///   `extn`, `extension` (any case, optionally followed by `.` or `:`), `x`, `X`, the
+    ///   full-width `ｘ` `Ｘ`, `#`, `＃`, `;ext=`, or a run of commas `,` `，` (one is the
+    ///   extension marker; more are the pauses a dialer waits before dialling the extension,
+    ///   as in `021-62345678,,801`). Every digit after the marker belongs to the extension,
+    ///   which is returned in ``NormalisedNumber/extension`` (`nil` if the marker has no digits
+    ///   after it, as in a trailing `#`) and never takes part in the key. It may have up to
+    ///   ``maximumExtensionLength`` (10) digits, else ``InvalidPhoneNumber/tooLong``;
+    /// - a range mark `~`, `～` or `〜` after the number and before any extension, followed by
+    ///   the end of a range of consecutive lines: 1 up to as many digits as the number has,
+    ///   which replace its last digits (`0512-6234 5678～9` is …5678 and …5679). Nothing but
+    ///   whitespace and separators may follow those digits. The key is the range's first
+    ///   number and ``NormalisedNumber/isRange`` is `true`; the rest of the range is not keyed
+    ///   (an import reports such rows). A mark with no digits after it is
+    ///   ``InvalidPhoneNumber/invalidCharacters``, more digits than the number
+    ///   ``InvalidPhoneNumber/tooLong``.
     ///
     /// Anything else (letters, other symbols, NUL and other control characters, emoji, a `+`
     /// after a digit, a second extension marker) is ``InvalidPhoneNumber/invalidCharacters``.
@@ -83,17 +101,28 @@ public struct PhoneNumberNormaliser: Sendable {
     ///   ``InvalidPhoneNumber/tooLong``.
     ///
     /// **3. Chinese national numbers** (default country 86, no `+` or `00`). The national
-    /// significant numbers accepted, each keyed as `+86` followed by it, are:
-    /// - **mobile**: 11 digits `1[3-9]xxxxxxxxx`, for example `13812345678` → `+8613812345678`;
-    /// - **landline**: area code then a 7- or 8-digit subscriber number. Area codes are `10`
-    ///   and `20`–`29` (two digits) or three digits starting `3`–`9`; they are prefix-free, so
-    ///   `010-12345678` → `+861012345678` and `0755-12345678` → `+8675512345678`;
-    /// - **400/800 service numbers**: `400` or `800` and 7 digits, 10 in all:
-    ///   `400-123-4567` → `+864001234567`;
-    /// - **95 short numbers**: nationwide service numbers of 5 to 8 digits starting `95`, kept as
-    ///   they are: `95588` → `+8695588`. They are what a bank's calls show as caller ID. Other
-    ///   short numbers (`10086`, `12345`, `110`, local `96xxx`) are not customer lines and are
-    ///   rejected.
+    /// significant numbers accepted, each keyed as `+86` followed by it, are those that
+    /// libphonenumber's metadata for China says can exist. The tables are in
+    /// `ChineseNumberingPlan.swift`, generated from that metadata by
+    /// `scripts/gen-cn-numbering.py`, which names the metadata version:
+    /// - **mobile**: 11 digits in an allocated range (`13x`, `145`, `147`, `15[0-35-9]`, `1610`,
+    ///   `16[25-7]`, `17[0-35-8]`, `17400`–`17405`, `18x`, `19[0-35-9]` as of metadata 9.0.43),
+    ///   for example `13812345678` → `+8613812345678`; `15412345678` is not a number;
+    /// - **landline**: an area code that exists, then a subscriber number of the length that
+    ///   area uses: 8 digits in the large cities (Beijing `10`, `2x`, Suzhou `512`, Shenzhen
+    ///   `755`, …), 7 in the others (Taiyuan `351`, …), either in a few (`433`, `435`, `754`,
+    ///   `851`). Area codes are `10`, `20`–`29` but not `26` (two digits), or three digits
+    ///   starting `3`–`9`; they are prefix-free, so `010-12345678` → `+861012345678` and
+    ///   `0755-12345678` → `+8675512345678`, while `0755-6234567` (7 digits in Shenzhen) and
+    ///   `+86 26 6234 5678` (no area 26) are refused. Only the length of the subscriber number
+    ///   is checked, not its first digits; local service numbers under an area code (`021`
+    ///   `96xxx`) are not accepted;
+    /// - **service numbers** without an area code, toll-free and shared-cost: `400` or `800`
+    ///   and 7 digits (`400-123-4567` → `+864001234567`), `950` and 7 or 8 digits;
+    /// - **95 short numbers**: nationwide service numbers of 5 or 6 digits starting `95`, kept as
+    ///   they are: `95588` → `+8695588`, as libphonenumber's short-number metadata knows them.
+    ///   They are what a bank's calls show as caller ID. Other short numbers (`10086`, `12345`,
+    ///   `110`, local `96xxx`) are not customer lines and are rejected.
     ///
     /// The written digits are tried in this order, and the first reading that gives one of the
     /// numbers above wins:
@@ -104,10 +133,13 @@ public struct PhoneNumberNormaliser: Sendable {
     ///    a mobile, landline or 400/800 number (`8613812345678`, `8601012345678`). Step 1
     ///    comes first, so a number that is already valid never loses a leading `86`
     ///    (`8612345678` is the landline `+868612345678`);
-    /// 4. after an IP-dialing (carrier selection) prefix, `17951`, `17911`, `17909`, `12593`
-    ///    or `10193`, and then one optional trunk `0`, when what follows is a mobile or
-    ///    landline number: `17951 0755 12345678` → `+8675512345678`. These forms start `1`
-    ///    and are at least 14 digits long, so they never collide with readings 1–3.
+    /// 4. after an IP-dialing (carrier selection) prefix, and then one optional trunk `0`, when
+    ///    what follows is a mobile or landline number: `17951 0755 12345678` →
+    ///    `+8675512345678`. The prefixes are libphonenumber's (the group of CN's
+    ///    `national_prefix_for_parsing`: `11xxx`, `12xxx` and `179xx`, which covers `17951`,
+    ///    `17911`, `17909`, `17969`, `17908`, `17910`, `17950`, `12593`, `11808`, …) and China
+    ///    Unicom's `10193`, which libphonenumber lacks. These forms start `1` and are at least
+    ///    14 digits long, so they never collide with readings 1–3.
     ///
     /// A foreign number needs its `+` or `00`: without them the digits are read as Chinese,
     /// so the JSON integer `442079460958` is ``InvalidPhoneNumber/tooLong``, not London.
@@ -119,19 +151,24 @@ public struct PhoneNumberNormaliser: Sendable {
     ///
     /// When no reading fits, the error describes the digits after at most one trunk `0`:
     /// - fewer than 5 digits, or a number starting `13`–`19` with fewer than 11 digits:
-    ///   ``InvalidPhoneNumber/tooShort``;
+    ///   ``InvalidPhoneNumber/tooShort``; with 11 digits in a range that is not allocated:
+    ///   ``InvalidPhoneNumber/notANumber``;
     /// - more than 11 digits: ``InvalidPhoneNumber/tooLong``;
-    /// - written with `+86`, `0086` or a trunk `0`, so certainly a landline or 400/800 number
-    ///   when it does not start `1[3-9]`: ``InvalidPhoneNumber/tooShort`` when shorter than its
-    ///   area code plus 7 digits, ``InvalidPhoneNumber/tooLong`` when longer than the longest
-    ///   such number (`+86 10 123456789`), ``InvalidPhoneNumber/notANumber`` when it starts
-    ///   `0`, `11` or `12`;
+    /// - written with `+86`, `0086` or a trunk `0`, so certainly a landline or service number
+    ///   when it does not start `1[3-9]`: for an existing area code (or service prefix),
+    ///   ``InvalidPhoneNumber/tooShort`` when shorter than the longest length it uses
+    ///   (`0755-6234567`), else ``InvalidPhoneNumber/tooLong`` (`+86 10 123456789`,
+    ///   `0351-71234567`); ``InvalidPhoneNumber/notANumber`` when there is no such area code
+    ///   (`+86 26 6234 5678`) or it starts `0`, `11` or `12`;
     /// - anything else, such as the bare `10123456789` or `12012345678`, or a local number
     ///   without area code: ``InvalidPhoneNumber/notANumber``.
     ///
     /// **4. Other default countries.** With a default country other than 86, a number without
     /// `+` or `00` loses one trunk `0` if that country uses it and is then checked as in
     /// section 2.
+    ///
+    /// The same rules serve import and lookup: a number refused here is an invalid row at
+    /// import and a 422 at lookup, one accepted but not stored is a 404.
     ///
     /// Normalising is total: every input returns a key or throws, and a key normalises to
     /// itself. Where these rules differ from Google's libphonenumber (`parse(input, "CN")`),
