@@ -27,7 +27,8 @@ extension TokenCtl {
                 --dry-run reports the same refusal.
 
                 With --json, standard output is one JSON object instead of the summary line, with \
-                the counts added, updated, unchanged, removed and skipped, the booleans committed \
+                the counts added, updated, unchanged, removed, skipped and ranges, range_lines (the \
+                lines of the first 20 ranges), the booleans committed \
                 and dry_run, refused (null, or why the whole import was refused), problem_count, and \
                 problems: the first 20 as {"line": N, "reason": "..."}. Problems are then not \
                 repeated on standard error; the exit status is the same.
