@@ -160,6 +160,36 @@ struct NumberFormsTests {
     }
 }
 
+@Suite("Number forms under random input")
+struct NumberFormsFuzzTests {
+    @Test("labels, ranges and pauses mixed at random never trap; every key is canonical and a fixed point")
+    func fuzz() {
+        var random = SplitMix64(state: 0x15_0C4D)
+        let alphabet: [String] = [
+            "手机：", "电话: ", "Tel ", "M:", "T", "Phone", "手", "：", ":", "～", "~", "〜", ",,", "，", "ｘ", "Ｘ",
+            "9", "79", "801", " ", "-", "0512-6234 5678", "13812345678", "021-62345678", "17969", "0755",
+            "6234567", "154", "852", "+86", "0", "1", "26", "95588",
+        ]
+        var successes = 0
+        var ranges = 0
+        for _ in 0..<50_000 {
+            var written = ""
+            for _ in 0..<Int.random(in: 0...6, using: &random) {
+                written += alphabet.randomElement(using: &random)!
+            }
+            guard case .success(let number) = outcome(written) else { continue }
+            successes += 1
+            if number.isRange { ranges += 1 }
+            #expect(isCanonicalKeyShape(number.key), "\(String(reflecting: written))")
+            #expect(
+                outcome(number.key) == .success(NormalisedNumber(key: number.key)),
+                "\(String(reflecting: written)) → \(number.key)")
+        }
+        #expect(successes > 500)
+        #expect(ranges > 50)
+    }
+}
+
 @Suite("404 or 422 at lookup")
 struct LookupValidityTests {
     func status(_ number: String) -> Int {
