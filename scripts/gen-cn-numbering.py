@@ -8,6 +8,9 @@ metadata that Google's libphonenumber publishes, through its Python port ``phone
 * area codes and the subscriber-number lengths each allows (7, 8 or both), from the
   ``fixed_line`` pattern: a length is allowed under an area code when numbers of that length
   starting 2-8 (the first digit of ordinary subscriber numbers) under it are fixed lines;
+* the few ranges of such subscriber numbers that are not fixed lines after all (Beijing's and
+  Shanghai's ``800…``, whose ``10800``/``21800`` are toll-free prefixes), found by splitting
+  prefixes down to 5 digits with partial matching of the same pattern;
 * allocated mobile prefixes, from the ``mobile`` pattern (11-digit numbers starting 1);
 * service numbers without an area code (400, 800, 950…) and their lengths, from the
   ``toll_free`` and ``shared_cost`` patterns, for numbers of at most 11 digits that do not
@@ -134,6 +137,33 @@ def landline_lengths(rng: random.Random) -> dict[str, list[int]]:
     return table
 
 
+def unassigned_landline_prefixes(areas: dict[str, list[int]], rng: random.Random) -> list[tuple[str, int]]:
+    """(national prefix, national length) of subscriber ranges starting 2-8 that are not fixed
+    lines, under area codes whose other numbers of that length are."""
+    pattern = CN.fixed_line.national_number_pattern
+    full = compile_full(pattern)
+    partial = regex.compile(f"(?:{pattern})")
+    found: list[tuple[str, int]] = []
+
+    def walk(prefix: str, length: int) -> None:
+        if partial.fullmatch(prefix, partial=True) is None:
+            found.append((prefix, length))
+            return
+        results = [full.fullmatch(number) is not None for number in samples(prefix, length, rng)]
+        if all(results) and len(prefix) >= 5:
+            return
+        if len(prefix) >= 8:
+            raise SystemExit(f"landline prefix {prefix} ({length} digits): numbers still disagree")
+        for digit in "0123456789":
+            walk(prefix + digit, length)
+
+    for area, lengths in areas.items():
+        for local in lengths:
+            for first in "2345678":
+                walk(area + first, len(area) + local)
+    return found
+
+
 def mobile_prefixes(rng: random.Random) -> list[str]:
     return prefix_set(CN.mobile.national_number_pattern, "1", 11, rng)
 
@@ -204,6 +234,7 @@ def check(tables: dict, count: int = 200000) -> None:
     """Compare the tables with phonenumbers.is_valid_number on random numbers of each kind."""
     rng = random.Random(86)
     areas, mobiles, services = tables["areas"], tables["mobiles"], tables["services"]
+    unassigned = tables["unassigned"]
 
     def expected_valid(national: str) -> bool:
         if national.startswith("1") and len(national) == 11 and national[1] in "3456789":
@@ -213,6 +244,8 @@ def check(tables: dict, count: int = 200000) -> None:
             if national[len(area)] not in "2345678":
                 # Local service numbers (area + 95xxx, 96xxx, 100xx…): not kept by the tables.
                 return None
+            if any(national.startswith(p) and len(national) == n for p, n in unassigned):
+                return False
             return len(national) - len(area) in areas[area]
         if national[:3] in services:
             return len(national) in services[national[:3]]
@@ -304,6 +337,18 @@ def compress(codes: list[str]) -> list[str]:
     return [str(low) if low == high else f"{low}...{high}" for low, high in ranges([int(c) for c in codes])]
 
 
+def swift_unassigned(unassigned: list[tuple[str, int]]) -> str:
+    """A switch on the length; per length, checks of the prefixes."""
+    by_length: dict[int, list[str]] = {}
+    for prefix, length in unassigned:
+        by_length.setdefault(length, []).append(prefix)
+    cases = []
+    for length, prefixes in sorted(by_length.items()):
+        checks = [f"national / {10 ** (length - len(p)):_} == {p}" for p in sorted(prefixes)]
+        cases.append(f"        case {length}:\n            " + " || ".join(checks))
+    return "\n".join(cases)
+
+
 def swift_services(services: dict[str, list[int]]) -> str:
     return "\n".join(f"        case {prefix}:\n            {mask(lengths)}" for prefix, lengths in services.items())
 
@@ -331,6 +376,16 @@ enum ChineseNumberingPlan {{
 {swift_landline(tables["areas"])}
         default:
             0
+        }}
+    }}
+
+    /// Whether `national`, `count` digits long and a landline by its area code and length, is in
+    /// one of the few ranges of such numbers that are not fixed lines (Beijing's `800…`).
+    static func isUnassignedLandline(_ national: UInt64, count: Int) -> Bool {{
+        switch count {{
+{swift_unassigned(tables["unassigned"])}
+        default:
+            false
         }}
     }}
 
@@ -370,6 +425,7 @@ def tables() -> dict:
     areas = landline_lengths(rng)
     result = {
         "areas": areas,
+        "unassigned": unassigned_landline_prefixes(areas, rng),
         "mobiles": mobile_prefixes(rng),
         "services": service_lengths(rng, areas),
         "short": short_lengths(rng),

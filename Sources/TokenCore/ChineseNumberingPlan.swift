@@ -39,6 +39,17 @@ enum ChineseNumberingPlan {
         }
     }
 
+    /// Whether `national`, `count` digits long and a landline by its area code and length, is in
+    /// one of the few ranges of such numbers that are not fixed lines (Beijing's `800…`).
+    static func isUnassignedLandline(_ national: UInt64, count: Int) -> Bool {
+        switch count {
+        case 10:
+            national / 100_000 == 10800 || national / 100_000 == 21800
+        default:
+            false
+        }
+    }
+
     /// Whether the 11-digit number `national` (starting `1`) is in an allocated mobile range.
     static func isAllocatedMobile(_ national: UInt64) -> Bool {
         switch national / 100_000_000 {

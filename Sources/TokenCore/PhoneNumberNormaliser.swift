@@ -115,8 +115,9 @@ public struct PhoneNumberNormaliser: Sendable {
     ///   starting `3`–`9`; they are prefix-free, so `010-12345678` → `+861012345678` and
     ///   `0755-12345678` → `+8675512345678`, while `0755-6234567` (7 digits in Shenzhen) and
     ///   `+86 26 6234 5678` (no area 26) are refused. Only the length of the subscriber number
-    ///   is checked, not its first digits; local service numbers under an area code (`021`
-    ///   `96xxx`) are not accepted;
+    ///   is checked, not its first digits, except for the ranges the metadata leaves out of an
+    ///   area (Beijing's and Shanghai's `800…`: `010 800 12345` is not a number); local service
+    ///   numbers under an area code (`021` `96xxx`) are not accepted;
     /// - **service numbers** without an area code, toll-free and shared-cost: `400` or `800`
     ///   and 7 digits (`400-123-4567` → `+864001234567`), `950` and 7 or 8 digits;
     /// - **95 short numbers**: nationwide service numbers of 5 or 6 digits starting `95`, kept as
@@ -320,6 +321,8 @@ extension PhoneNumberNormaliser {
         let subscriberLengths = ChineseNumberingPlan.subscriberLengths(areaCode: national.prefix(areaLength))
         let serviceLengths = ChineseNumberingPlan.serviceLengths(prefix: national.prefix(3))
         if subscriberLengths != 0 {
+            // The right length, yet no landline: a range that is not assigned (Beijing's 800…).
+            if ChineseNumberKind.allowsLength(subscriberLengths, count - areaLength) { return .notANumber }
             return lengthError(count - areaLength, allowed: subscriberLengths)
         }
         if serviceLengths != 0 {
@@ -415,10 +418,17 @@ private enum ChineseNumberKind {
         }
     }
 
-    /// Whether the first `areaLength` digits are an area code and the rest has a length it uses.
+    /// Whether the first `areaLength` digits are an area code, the rest has a length it uses,
+    /// and the number is not in a range that is no landline (Beijing's `800…`).
     private static func isLandline(_ national: DigitString, areaLength: Int) -> Bool {
         let lengths = ChineseNumberingPlan.subscriberLengths(areaCode: national.prefix(areaLength))
         return allows(lengths, national.count - areaLength)
+            && !ChineseNumberingPlan.isUnassignedLandline(national.value, count: national.count)
+    }
+
+    /// Whether `length` is one of the `lengths` (a bit mask); internal to the normaliser.
+    static func allowsLength(_ lengths: UInt16, _ length: Int) -> Bool {
+        allows(lengths, length)
     }
 
     /// Whether the bit mask `lengths` has bit `length` set.

@@ -139,6 +139,8 @@ struct NumberFormsTests {
             ("+86 400 123 456", .tooShort),
             ("95101234", .notANumber),  // 95 short numbers have 5 or 6 digits
             ("9558888", .notANumber),
+            ("010-80012345", .notANumber),  // 10800… is a toll-free prefix, not a Beijing line
+            ("+86 21 8001 2345", .notANumber),
         ])
     func invalid(_ written: String, error: InvalidPhoneNumber) {
         #expect(outcome(written) == .failure(error))
@@ -154,6 +156,8 @@ struct NumberFormsTests {
             ("17401234567", "+8617401234567"),
             ("+86 950 1234 5678", "+8695012345678"),
             ("955888", "+86955888"),
+            ("010-80112345", "+861080112345"),
+            ("0755-80012345", "+8675580012345"),
         ])
     func valid(_ written: String, key: String) {
         #expect(outcome(written) == .success(NormalisedNumber(key: key)))
