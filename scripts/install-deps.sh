@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and running need on Debian/Ubuntu, skipping what is already there;
 # with --tests also what the test suite needs (pytest, libphonenumber for Python, openpyxl,
-# promtool).
+# regex for scripts/gen-cn-numbering.py, which a test runs, and promtool).
 # Idempotent; uses sudo when not run as root. Swift itself must already be on PATH.
 # PostgreSQL 15 (server for the tests, libpq for the store backend) is installed without the
 # system cluster Debian would create and start on port 5432: the tests run their own throwaway
@@ -47,9 +47,11 @@ if [ -n "$pg_fresh" ] && [ -e /etc/postgresql/15/main ]; then
   echo "==> removing the system cluster 15/main the postgresql-15 package created"
   $sudo pg_dropcluster --stop 15 main
 fi
-if [ "${1:-}" = "--tests" ] && ! python3 -c 'import pytest, phonenumbers, openpyxl' 2>/dev/null; then
-  # openpyxl: the import tests write .xlsx workbooks at test time.
-  echo "==> installing pytest, phonenumbers and openpyxl (pip)"
-  python3 -m pip install -q pytest phonenumbers openpyxl
+if [ "${1:-}" = "--tests" ] && ! python3 -c 'import pytest, phonenumbers, openpyxl, regex' 2>/dev/null; then
+  # openpyxl: the import tests write .xlsx workbooks at test time. phonenumbers is pinned to
+  # the metadata Sources/TokenCore/ChineseNumberingPlan.swift was generated from, so the
+  # cross-checks compare like with like.
+  echo "==> installing pytest, phonenumbers, openpyxl and regex (pip)"
+  python3 -m pip install -q pytest phonenumbers==9.0.43 openpyxl regex
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install a Swift 6 toolchain (https://www.swift.org/install/)" >&2; exit 1; }

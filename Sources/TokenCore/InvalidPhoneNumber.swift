@@ -11,17 +11,18 @@ public enum InvalidPhoneNumber: Error, Sendable, Equatable {
     /// NUL, an emoji, a `+` that is not in front of the number, or a second extension marker.
     case invalidCharacters
     /// Fewer digits than any number of that kind can have: for example no digits at all, a
-    /// mobile number of fewer than 11 digits, a landline without enough subscriber digits after
-    /// its area code, or an international number of fewer than 8 digits.
+    /// mobile number of fewer than 11 digits, a landline with fewer subscriber digits than its
+    /// area uses (7 in an 8-digit city), or an international number of fewer than 8 digits.
     case tooShort
     /// More than the 15 digits that E.164 allows, longer than any number of that kind (for
     /// example a Chinese number of more than 11 national digits), an extension of more than
     /// ``PhoneNumberNormaliser/maximumExtensionLength`` digits, or more than
     /// ``PhoneNumberNormaliser/maximumInputLength`` characters of text.
     case tooLong
-    /// Digits that do not form a number that can be matched, such as an 11-digit number
-    /// starting `10`, `11` or `12`, a local landline number written without its area code, an
-    /// unknown country code, or a default country code that does not exist.
+    /// Digits that do not form a number that can be dialled, such as an 11-digit number
+    /// starting `10`, `11` or `12` or in a mobile range that is not allocated (`154…`), a
+    /// Chinese area code that does not exist, a local landline number written without its area
+    /// code, an unknown country code, or a default country code that does not exist.
     case notANumber
 
     /// A short English explanation, fit for a log line or an import report.

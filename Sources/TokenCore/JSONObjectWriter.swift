@@ -54,6 +54,12 @@ public struct JSONObjectWriter: Sendable {
         bytes.append(contentsOf: Array(text.utf8))
     }
 
+    /// Adds `"name": [1, 2, …]`, an array of integers.
+    public mutating func add(_ name: String, integers: [Int]) {
+        key(name)
+        bytes.append(contentsOf: Array(("[" + integers.map(String.init).joined(separator: ", ") + "]").utf8))
+    }
+
     /// Adds `"name": null`.
     public mutating func addNull(_ name: String) {
         key(name)

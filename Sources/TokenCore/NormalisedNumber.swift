@@ -16,6 +16,11 @@ public struct NormalisedNumber: Sendable, Hashable {
     /// `;ext=`, or `nil` when no extension digits were written. Not part of ``key``.
     public var `extension`: String?
 
+    /// Whether the number was written as a range of consecutive lines, such as
+    /// `0512-6234 5678～9` (…5678 and …5679): ``key`` is then the first number of the range.
+    /// An import reports such rows, since the other numbers of the range are not stored.
+    public var isRange: Bool
+
     /// Creates a normalised number from a key that is already canonical and an optional extension.
     ///
     /// No validation is done here: use ``PhoneNumberNormaliser/normalise(_:)`` to turn written
@@ -23,8 +28,10 @@ public struct NormalisedNumber: Sendable, Hashable {
     /// - Parameters:
     ///   - key: the canonical E.164 key, for example `"+8613812345678"`.
     ///   - extension: the extension digits, or `nil`.
-    public init(key: String, extension: String? = nil) {
+    ///   - isRange: whether the written number was a range whose first number is `key`.
+    public init(key: String, extension: String? = nil, isRange: Bool = false) {
         self.key = key
         self.extension = `extension`
+        self.isRange = isRange
     }
 }

@@ -51,12 +51,30 @@ public struct PhoneNumberNormaliser: Sendable {
     ///   hyphen U+FE63, the prolonged sound mark `ー` and the soft hyphen;
     /// - one `+` or full-width `＋`, in front of every digit (`(+86) 138…` is fine);
     /// - `tel:` (any case) at the very start, as in RFC 3966 `tel:+86-10-1234-5678`;
+    /// - one label at the very start, as CRMs write them: `手机`, `手机号`, `手机号码`, `电话`,
+    ///   `电话号码`, `联系电话`, `座机`, `固话` (and the traditional `手機`, `手機號`, `手機號碼`,
+    ///   `電話`, `電話號碼`, `聯繫電話`, `聯絡電話`, `座機`, `固話`), or `Tel`, `Phone`, `Mobile`,
+    ///   `Mob`, `M`, `T` in any case, optionally with a `.`; the label must be followed by `:`,
+    ///   `：` or a space (`手机：13687654321`, `电话: 021-62345678`, `Tel 0571…`), and is
+    ///   dropped. No other word is a label (`Fax:` and `Telephone:` are rejected), a label
+    ///   without `:`, `：` or a space after it is rejected (`手机13687654321`), and so is one
+    ///   anywhere but in front;
     /// - one extension marker after at least one digit: `转`, `轉`, `分机`, `分機`, `ext`,
-    ///   `extn`, `extension` (any case, optionally followed by `.` or `:`), `x`, `X`, `#`, `＃`,
-    ///   `,`, `，` or `;ext=`. Every digit after the marker belongs to the extension, which is
-    ///   returned in ``NormalisedNumber/extension`` (`nil` if the marker has no digits after it,
-    ///   as in a trailing `#`) and never takes part in the key. It may have up to
-    ///   ``maximumExtensionLength`` (10) digits, else ``InvalidPhoneNumber/tooLong``.
+    ///   `extn`, `extension` (any case, optionally followed by `.` or `:`), `x`, `X`, the
+    ///   full-width `ｘ` `Ｘ`, `#`, `＃`, `;ext=`, or a run of commas `,` `，` (one is the
+    ///   extension marker; more are the pauses a dialer waits before dialling the extension,
+    ///   as in `021-62345678,,801`). Every digit after the marker belongs to the extension,
+    ///   which is returned in ``NormalisedNumber/extension`` (`nil` if the marker has no digits
+    ///   after it, as in a trailing `#`) and never takes part in the key. It may have up to
+    ///   ``maximumExtensionLength`` (10) digits, else ``InvalidPhoneNumber/tooLong``;
+    /// - a range mark `~`, `～` or `〜` after the number and before any extension, followed by
+    ///   the end of a range of consecutive lines: 1 up to as many digits as the number has,
+    ///   which replace its last digits (`0512-6234 5678～9` is …5678 and …5679). Nothing but
+    ///   whitespace and separators may follow those digits. The key is the range's first
+    ///   number and ``NormalisedNumber/isRange`` is `true`; the rest of the range is not keyed
+    ///   (an import reports such rows). A mark with no digits after it is
+    ///   ``InvalidPhoneNumber/invalidCharacters``, more digits than the number
+    ///   ``InvalidPhoneNumber/tooLong``.
     ///
     /// Anything else (letters, other symbols, NUL and other control characters, emoji, a `+`
     /// after a digit, a second extension marker) is ``InvalidPhoneNumber/invalidCharacters``.
@@ -83,17 +101,29 @@ public struct PhoneNumberNormaliser: Sendable {
     ///   ``InvalidPhoneNumber/tooLong``.
     ///
     /// **3. Chinese national numbers** (default country 86, no `+` or `00`). The national
-    /// significant numbers accepted, each keyed as `+86` followed by it, are:
-    /// - **mobile**: 11 digits `1[3-9]xxxxxxxxx`, for example `13812345678` → `+8613812345678`;
-    /// - **landline**: area code then a 7- or 8-digit subscriber number. Area codes are `10`
-    ///   and `20`–`29` (two digits) or three digits starting `3`–`9`; they are prefix-free, so
-    ///   `010-12345678` → `+861012345678` and `0755-12345678` → `+8675512345678`;
-    /// - **400/800 service numbers**: `400` or `800` and 7 digits, 10 in all:
-    ///   `400-123-4567` → `+864001234567`;
-    /// - **95 short numbers**: nationwide service numbers of 5 to 8 digits starting `95`, kept as
-    ///   they are: `95588` → `+8695588`. They are what a bank's calls show as caller ID. Other
-    ///   short numbers (`10086`, `12345`, `110`, local `96xxx`) are not customer lines and are
-    ///   rejected.
+    /// significant numbers accepted, each keyed as `+86` followed by it, are those that
+    /// libphonenumber's metadata for China says can exist. The tables are in
+    /// `ChineseNumberingPlan.swift`, generated from that metadata by
+    /// `scripts/gen-cn-numbering.py`, which names the metadata version:
+    /// - **mobile**: 11 digits in an allocated range (`13x`, `145`, `147`, `15[0-35-9]`, `1610`,
+    ///   `16[25-7]`, `17[0-35-8]`, `17400`–`17405`, `18x`, `19[0-35-9]` as of metadata 9.0.43),
+    ///   for example `13812345678` → `+8613812345678`; `15412345678` is not a number;
+    /// - **landline**: an area code that exists, then a subscriber number of the length that
+    ///   area uses: 8 digits in the large cities (Beijing `10`, `2x`, Suzhou `512`, Shenzhen
+    ///   `755`, …), 7 in the others (Taiyuan `351`, …), either in a few (`433`, `435`, `754`,
+    ///   `851`). Area codes are `10`, `20`–`29` but not `26` (two digits), or three digits
+    ///   starting `3`–`9`; they are prefix-free, so `010-12345678` → `+861012345678` and
+    ///   `0755-12345678` → `+8675512345678`, while `0755-6234567` (7 digits in Shenzhen) and
+    ///   `+86 26 6234 5678` (no area 26) are refused. Only the length of the subscriber number
+    ///   is checked, not its first digits, except for the ranges the metadata leaves out of an
+    ///   area (Beijing's and Shanghai's `800…`: `010 800 12345` is not a number); local service
+    ///   numbers under an area code (`021` `96xxx`) are not accepted;
+    /// - **service numbers** without an area code, toll-free and shared-cost: `400` or `800`
+    ///   and 7 digits (`400-123-4567` → `+864001234567`), `950` and 7 or 8 digits;
+    /// - **95 short numbers**: nationwide service numbers of 5 or 6 digits starting `95`, kept as
+    ///   they are: `95588` → `+8695588`, as libphonenumber's short-number metadata knows them.
+    ///   They are what a bank's calls show as caller ID. Other short numbers (`10086`, `12345`,
+    ///   `110`, local `96xxx`) are not customer lines and are rejected.
     ///
     /// The written digits are tried in this order, and the first reading that gives one of the
     /// numbers above wins:
@@ -104,10 +134,13 @@ public struct PhoneNumberNormaliser: Sendable {
     ///    a mobile, landline or 400/800 number (`8613812345678`, `8601012345678`). Step 1
     ///    comes first, so a number that is already valid never loses a leading `86`
     ///    (`8612345678` is the landline `+868612345678`);
-    /// 4. after an IP-dialing (carrier selection) prefix, `17951`, `17911`, `17909`, `12593`
-    ///    or `10193`, and then one optional trunk `0`, when what follows is a mobile or
-    ///    landline number: `17951 0755 12345678` → `+8675512345678`. These forms start `1`
-    ///    and are at least 14 digits long, so they never collide with readings 1–3.
+    /// 4. after an IP-dialing (carrier selection) prefix, and then one optional trunk `0`, when
+    ///    what follows is a mobile or landline number: `17951 0755 12345678` →
+    ///    `+8675512345678`. The prefixes are libphonenumber's (the group of CN's
+    ///    `national_prefix_for_parsing`: `11xxx`, `12xxx` and `179xx`, which covers `17951`,
+    ///    `17911`, `17909`, `17969`, `17908`, `17910`, `17950`, `12593`, `11808`, …) and China
+    ///    Unicom's `10193`, which libphonenumber lacks. These forms start `1` and are at least
+    ///    14 digits long, so they never collide with readings 1–3.
     ///
     /// A foreign number needs its `+` or `00`: without them the digits are read as Chinese,
     /// so the JSON integer `442079460958` is ``InvalidPhoneNumber/tooLong``, not London.
@@ -119,19 +152,24 @@ public struct PhoneNumberNormaliser: Sendable {
     ///
     /// When no reading fits, the error describes the digits after at most one trunk `0`:
     /// - fewer than 5 digits, or a number starting `13`–`19` with fewer than 11 digits:
-    ///   ``InvalidPhoneNumber/tooShort``;
+    ///   ``InvalidPhoneNumber/tooShort``; with 11 digits in a range that is not allocated:
+    ///   ``InvalidPhoneNumber/notANumber``;
     /// - more than 11 digits: ``InvalidPhoneNumber/tooLong``;
-    /// - written with `+86`, `0086` or a trunk `0`, so certainly a landline or 400/800 number
-    ///   when it does not start `1[3-9]`: ``InvalidPhoneNumber/tooShort`` when shorter than its
-    ///   area code plus 7 digits, ``InvalidPhoneNumber/tooLong`` when longer than the longest
-    ///   such number (`+86 10 123456789`), ``InvalidPhoneNumber/notANumber`` when it starts
-    ///   `0`, `11` or `12`;
+    /// - written with `+86`, `0086` or a trunk `0`, so certainly a landline or service number
+    ///   when it does not start `1[3-9]`: for an existing area code (or service prefix),
+    ///   ``InvalidPhoneNumber/tooShort`` when shorter than the longest length it uses
+    ///   (`0755-6234567`), else ``InvalidPhoneNumber/tooLong`` (`+86 10 123456789`,
+    ///   `0351-71234567`); ``InvalidPhoneNumber/notANumber`` when there is no such area code
+    ///   (`+86 26 6234 5678`) or it starts `0`, `11` or `12`;
     /// - anything else, such as the bare `10123456789` or `12012345678`, or a local number
     ///   without area code: ``InvalidPhoneNumber/notANumber``.
     ///
     /// **4. Other default countries.** With a default country other than 86, a number without
     /// `+` or `00` loses one trunk `0` if that country uses it and is then checked as in
     /// section 2.
+    ///
+    /// The same rules serve import and lookup: a number refused here is an invalid row at
+    /// import and a 422 at lookup, one accepted but not stored is a 404.
     ///
     /// Normalising is total: every input returns a key or throws, and a key normalises to
     /// itself. Where these rules differ from Google's libphonenumber (`parse(input, "CN")`),
@@ -146,7 +184,7 @@ public struct PhoneNumberNormaliser: Sendable {
         let (countryCode, national) = try resolve(scanned.digits, hasPlus: scanned.hasPlus)
         let key = Self.key(countryCode: countryCode, national: national)
         let extensionDigits = scanned.extensionDigits.isEmpty ? nil : scanned.extensionDigits.string()
-        return NormalisedNumber(key: key, extension: extensionDigits)
+        return NormalisedNumber(key: key, extension: extensionDigits, isRange: scanned.isRange)
     }
 }
 
@@ -240,10 +278,10 @@ extension PhoneNumberNormaliser {
             return national
         }
         // 4. After an IP-dialing prefix, and an optional trunk 0.
-        for prefix in ipDialingPrefixValues where digits.hasPrefix(prefix, length: 5) {
-            if let national = afterOptionalTrunkZero(digits.dropFirst(5), where: { $0.isSubscriberLine }) {
-                return national
-            }
+        if digits.count > 5 && isIPDialingPrefix(digits.prefix(5)),
+            let national = afterOptionalTrunkZero(digits.dropFirst(5), where: { $0.isSubscriberLine })
+        {
+            return national
         }
         let national = startsWithTrunkZero ? digits.dropFirst(1) : digits
         throw chineseError(national, explicitlyNational: startsWithTrunkZero)
@@ -270,21 +308,42 @@ extension PhoneNumberNormaliser {
         let first = national.digit(at: 0)
         let second = national.digit(at: 1)
         if first == 1 && (3...9).contains(second) {
-            // Shaped like a mobile; 11 digits would have been valid, more was handled above.
-            return .tooShort
+            // Shaped like a mobile: too short, or 11 digits in a range that is not allocated.
+            return count < 11 ? .tooShort : .notANumber
         }
         guard explicitlyNational else { return .notANumber }
-        let shortestLandline: Int
+        let areaLength: Int
         switch (first, second) {
-        case (1, 0), (2, _): shortestLandline = 2 + 7
-        case (3...9, _): shortestLandline = 3 + 7
+        case (1, 0), (2, _): areaLength = 2
+        case (3...9, _): areaLength = 3
         default: return .notANumber  // "0…", "11…", "12…"
         }
-        return count < shortestLandline ? .tooShort : .tooLong
+        let subscriberLengths = ChineseNumberingPlan.subscriberLengths(areaCode: national.prefix(areaLength))
+        let serviceLengths = ChineseNumberingPlan.serviceLengths(prefix: national.prefix(3))
+        if subscriberLengths != 0 {
+            // The right length, yet no landline: a range that is not assigned (Beijing's 800…).
+            if ChineseNumberKind.allowsLength(subscriberLengths, count - areaLength) { return .notANumber }
+            return lengthError(count - areaLength, allowed: subscriberLengths)
+        }
+        if serviceLengths != 0 {
+            return lengthError(count, allowed: serviceLengths)
+        }
+        return .notANumber  // no such area code
     }
 
-    /// The IP-dialing (long-distance carrier selection) prefixes of reading 4, as numbers.
-    private static let ipDialingPrefixValues: [UInt64] = [17951, 17911, 17909, 12593, 10193]
+    /// ``InvalidPhoneNumber/tooShort`` when `length` is shorter than the longest of the `allowed`
+    /// lengths (a bit mask), else ``InvalidPhoneNumber/tooLong``.
+    private static func lengthError(_ length: Int, allowed: UInt16) -> InvalidPhoneNumber {
+        let longest = UInt16.bitWidth - 1 - allowed.leadingZeroBitCount
+        return length < longest ? .tooShort : .tooLong
+    }
+
+    /// Whether five digits are an IP-dialing (long-distance carrier selection) prefix of reading 4:
+    /// libphonenumber's (`11xxx`, `12xxx`, `179xx`), and China Unicom's `10193`, which
+    /// libphonenumber does not strip.
+    private static func isIPDialingPrefix(_ prefix: UInt64) -> Bool {
+        prefix == 10193 || ChineseNumberingPlan.isIPDialingPrefix(prefix)
+    }
 
     /// Builds `+`, the country code and the national digits, without intermediate strings.
     private static func key(countryCode: Int, national: DigitString) -> String {
@@ -312,15 +371,18 @@ extension PhoneNumberNormaliser {
 
 // MARK: - Chinese numbering plan
 
-/// The kinds of Chinese national significant numbers that have a key (section 3).
+/// The kinds of Chinese national significant numbers that have a key (section 3), checked
+/// against the tables of ``ChineseNumberingPlan``.
 private enum ChineseNumberKind {
-    /// `1[3-9]` and 9 more digits.
+    /// 11 digits in an allocated mobile range.
     case mobile
-    /// Area code (`10`, `2x`, or `3xx`–`9xx`) and a 7- or 8-digit subscriber number.
+    /// An existing area code (`10`, `2x`, or `3xx`–`9xx`) and a subscriber number of a length
+    /// that area uses (7 or 8 digits).
     case landline
-    /// `400` or `800` and 7 digits.
+    /// A nationwide toll-free or shared-cost number: `400`, `800` or `950` and 7 (or, for
+    /// `950`, 8) digits.
     case service
-    /// `95` and 3 to 6 digits.
+    /// `95` and 3 or 4 digits.
     case short
 
     /// Classifies national digits (without trunk `0`), or returns `nil` for none of the kinds.
@@ -331,30 +393,47 @@ private enum ChineseNumberKind {
         switch first {
         case 1:
             if (3...9).contains(second) {
-                guard count == 11 else { return nil }
+                guard count == 11, ChineseNumberingPlan.isAllocatedMobile(national.value) else { return nil }
                 self = .mobile
-            } else if second == 0 {
-                guard count == 2 + 7 || count == 2 + 8 else { return nil }
+            } else if second == 0 && Self.isLandline(national, areaLength: 2) {
                 self = .landline
             } else {
                 return nil
             }
         case 2:
-            guard count == 2 + 7 || count == 2 + 8 else { return nil }
+            guard Self.isLandline(national, areaLength: 2) else { return nil }
             self = .landline
         case 3...9:
-            if first == 9 && second == 5 && (5...8).contains(count) {
+            if first == 9 && second == 5 && Self.allows(ChineseNumberingPlan.shortNumberLengths, count) {
                 self = .short
-            } else if national.hasPrefix(400, length: 3) || national.hasPrefix(800, length: 3) {
-                guard count == 10 else { return nil }
+            } else if Self.allows(ChineseNumberingPlan.serviceLengths(prefix: national.prefix(3)), count) {
                 self = .service
-            } else {
-                guard count == 3 + 7 || count == 3 + 8 else { return nil }
+            } else if Self.isLandline(national, areaLength: 3) {
                 self = .landline
+            } else {
+                return nil
             }
         default:
             return nil
         }
+    }
+
+    /// Whether the first `areaLength` digits are an area code, the rest has a length it uses,
+    /// and the number is not in a range that is no landline (Beijing's `800…`).
+    private static func isLandline(_ national: DigitString, areaLength: Int) -> Bool {
+        let lengths = ChineseNumberingPlan.subscriberLengths(areaCode: national.prefix(areaLength))
+        return allows(lengths, national.count - areaLength)
+            && !ChineseNumberingPlan.isUnassignedLandline(national.value, count: national.count)
+    }
+
+    /// Whether `length` is one of the `lengths` (a bit mask); internal to the normaliser.
+    static func allowsLength(_ lengths: UInt16, _ length: Int) -> Bool {
+        allows(lengths, length)
+    }
+
+    /// Whether the bit mask `lengths` has bit `length` set.
+    private static func allows(_ lengths: UInt16, _ length: Int) -> Bool {
+        length > 0 && length < UInt16.bitWidth && lengths & (1 << UInt16(length)) != 0
     }
 
     /// Numbers that a bare `86` may precede: all but the `95` short numbers.
@@ -443,6 +522,8 @@ private struct ScannedNumber {
     var extensionDigits = DigitString()
     /// Whether a `+` came before the digits.
     var hasPlus = false
+    /// Whether a range end (`～9`) followed the digits.
+    var isRange = false
 }
 
 /// Section 1 of ``PhoneNumberNormaliser/normalise(_:)``: characters to digits.
@@ -484,7 +565,7 @@ private enum Scanner {
                 index = scalars.index(after: index)
                 continue
             }
-            if !sawSignificant, let next = match("tel:", in: scalars, at: index) {
+            if !sawSignificant, let next = match("tel:", in: scalars, at: index) ?? labelEnd(in: written, at: index) {
                 sawSignificant = true
                 index = next
                 continue
@@ -506,6 +587,12 @@ private enum Scanner {
                 index = next
                 continue
             }
+            if value == 0x7E || value == 0xFF5E || value == 0x301C {  // ~ ～ 〜
+                guard !inExtension, !result.digits.isEmpty else { throw .invalidCharacters }
+                try scanRangeEnd(scalars[scalars.index(after: index)...], digits: result.digits.count)
+                result.isRange = true
+                break
+            }
             throw .invalidCharacters
         }
         if !sawSignificant { throw .empty }
@@ -521,6 +608,72 @@ private enum Scanner {
         case 0xFF10...0xFF19: UInt8(truncatingIfNeeded: value - 0xFF10)
         default: nil
         }
+    }
+
+    /// Checks what follows a range mark: whitespace, separators and 1 up to `digits` digits (the
+    /// last digits of the range's last number), and nothing else.
+    private static func scanRangeEnd(_ rest: Substring.UnicodeScalarView, digits: Int) throws(InvalidPhoneNumber) {
+        var count = 0
+        for scalar in rest {
+            let value = scalar.value
+            if digitValue(value) != nil {
+                count += 1
+            } else if !isWhitespace(value) && !isSeparator(value) {
+                throw .invalidCharacters
+            }
+        }
+        if count == 0 { throw .invalidCharacters }
+        if count > digits { throw .tooLong }
+    }
+
+    /// If a label that CRMs put before a number starts at `index` (`手机：`, `电话:`, `Tel `,
+    /// `Mobile:`…; see ``PhoneNumberNormaliser/normalise(_:)``), the index just after it: after
+    /// its `:`, `：` or the first whitespace character, which must follow the label.
+    private static func labelEnd(in written: String, at index: String.Index) -> String.Index? {
+        let utf8 = written.utf8
+        let afterWord: String.Index?
+        var latin = false
+        switch written.unicodeScalars[index].value {
+        case 0x624B:  // 手
+            afterWord =
+                match(utf8: "手机号码", in: utf8, at: index) ?? match(utf8: "手机号", in: utf8, at: index)
+                ?? match(utf8: "手机", in: utf8, at: index) ?? match(utf8: "手機號碼", in: utf8, at: index)
+                ?? match(utf8: "手機號", in: utf8, at: index) ?? match(utf8: "手機", in: utf8, at: index)
+        case 0x7535:  // 电
+            afterWord = match(utf8: "电话号码", in: utf8, at: index) ?? match(utf8: "电话", in: utf8, at: index)
+        case 0x96FB:  // 電
+            afterWord = match(utf8: "電話號碼", in: utf8, at: index) ?? match(utf8: "電話", in: utf8, at: index)
+        case 0x8054:  // 联
+            afterWord = match(utf8: "联系电话", in: utf8, at: index)
+        case 0x806F:  // 聯
+            afterWord = match(utf8: "聯繫電話", in: utf8, at: index) ?? match(utf8: "聯絡電話", in: utf8, at: index)
+        case 0x5EA7:  // 座
+            afterWord = match(utf8: "座机", in: utf8, at: index) ?? match(utf8: "座機", in: utf8, at: index)
+        case 0x56FA:  // 固
+            afterWord = match(utf8: "固话", in: utf8, at: index) ?? match(utf8: "固話", in: utf8, at: index)
+        case 0x54, 0x74:  // T t
+            latin = true
+            afterWord = match(utf8: "tel", in: utf8, at: index) ?? match(utf8: "t", in: utf8, at: index)
+        case 0x50, 0x70:  // P p
+            latin = true
+            afterWord = match(utf8: "phone", in: utf8, at: index)
+        case 0x4D, 0x6D:  // M m
+            latin = true
+            afterWord =
+                match(utf8: "mobile", in: utf8, at: index) ?? match(utf8: "mob", in: utf8, at: index)
+                ?? match(utf8: "m", in: utf8, at: index)
+        default:
+            return nil
+        }
+        guard var position = afterWord else { return nil }
+        let scalars = written.unicodeScalars
+        if latin, position < scalars.endIndex, scalars[position].value == 0x2E {  // "Tel.", "Mob."
+            position = scalars.index(after: position)
+        }
+        guard position < scalars.endIndex else { return nil }
+        let value = scalars[position].value
+        guard value == 0x3A || value == 0xFF1A || isWhitespace(value) else { return nil }  // : ：
+        return scalars.index(after: position)
     }
 
     /// Unicode White_Space, plus the invisible zero-width space, word joiner and BOM.
@@ -561,9 +714,15 @@ private enum Scanner {
         let next = scalars.index(after: index)
         switch scalars[index].value {
         case 0x8F6C, 0x8F49,  // 转 轉
-            0x23, 0xFF03, 0x2C, 0xFF0C,  // # ＃ , ，
-            0x78, 0x58:  // x X
+            0x23, 0xFF03,  // # ＃
+            0x78, 0x58, 0xFF58, 0xFF38:  // x X ｘ Ｘ
             return next
+        case 0x2C, 0xFF0C:  // , ，: a run of them is a dialer's pauses before the extension
+            var end = next
+            while end < scalars.endIndex, scalars[end].value == 0x2C || scalars[end].value == 0xFF0C {
+                end = scalars.index(after: end)
+            }
+            return end
         case 0x5206:  // 分, then 机 or 機
             guard next < scalars.endIndex else { return nil }
             let second = scalars[next].value
@@ -585,6 +744,23 @@ private enum Scanner {
             return afterWord
         default:
             return nil
+        }
+    }
+
+    /// If `word` is written at `index` (ASCII letters in any case), the index after it.
+    private static func match(utf8 word: StaticString, in utf8: String.UTF8View, at index: String.Index)
+        -> String.Index?
+    {
+        word.withUTF8Buffer { bytes -> String.Index? in
+            var position = index
+            for byte in bytes {
+                guard position < utf8.endIndex else { return nil }
+                var value = utf8[position]
+                if (0x41...0x5A).contains(value) { value += 0x20 }
+                guard value == byte else { return nil }
+                position = utf8.index(after: position)
+            }
+            return position
         }
     }
 

@@ -80,6 +80,7 @@ public struct ImportRows {
             return true
         }
         var keys: [String] = []
+        var ranges = 0
         for (i, label) in zip(resolved.numbers, resolved.labels) {
             if let reason = unreadable[i] {
                 report.problems.append(ImportProblem(line: line, reason: "\(label): \(reason)"))
@@ -88,8 +89,9 @@ public struct ImportRows {
             let written = trimmedCell(String(decoding: cell(i), as: UTF8.self))
             if written.isEmpty { continue }
             do {
-                let key = try importer.normaliser.normalise(written).key
-                if !keys.contains(key) { keys.append(key) }
+                let number = try importer.normaliser.normalise(written)
+                if number.isRange { ranges += 1 }
+                if !keys.contains(number.key) { keys.append(number.key) }
             } catch {
                 report.problems.append(
                     ImportProblem(line: line, reason: "invalid number in \(label): \(error.message)"))
@@ -105,6 +107,7 @@ public struct ImportRows {
             try session.add(key: key, token: token, line: line)
             added += 1
         }
+        for _ in 0..<ranges { TokenImporter.noteRange(line: line, in: &report) }
         return true
     }
 
@@ -144,9 +147,9 @@ public struct ImportRows {
                 ImportProblem(line: line, reason: "expected 2 columns, found \(fields.count)\(hint)"))
             return true
         }
-        let key: String
+        let number: NormalisedNumber
         do {
-            key = try importer.normaliser.normalise(String(decoding: fields[defaultColumns.number], as: UTF8.self)).key
+            number = try importer.normaliser.normalise(String(decoding: fields[defaultColumns.number], as: UTF8.self))
         } catch {
             report.problems.append(ImportProblem(line: line, reason: "invalid number: \(error.message)"))
             return true
@@ -156,8 +159,9 @@ public struct ImportRows {
             report.problems.append(ImportProblem(line: line, reason: reason))
             return true
         }
-        try session.add(key: key, token: String(decoding: tokenBytes, as: UTF8.self), line: line)
+        try session.add(key: number.key, token: String(decoding: tokenBytes, as: UTF8.self), line: line)
         added += 1
+        if number.isRange { TokenImporter.noteRange(line: line, in: &report) }
         return true
     }
 }

@@ -33,6 +33,11 @@ public struct ImportReport: Sendable, Equatable {
     public var skipped = 0
     /// Rows repeating an earlier row of the same file exactly (counted as unchanged too).
     public var duplicates = 0
+    /// Rows whose number was a range of lines (`0512-6234 5678～9`): only its first number
+    /// was taken (see ``NormalisedNumber/isRange``).
+    public var ranges = 0
+    /// The lines of the first ``TokenImporter/listedRanges`` such rows, in file order.
+    public var rangeLines: [Int] = []
     /// Every invalid or conflicting line.
     public var problems: [ImportProblem] = []
     /// Data rows in the file (header and blank lines not counted).
@@ -134,6 +139,9 @@ public struct TokenImporter {
         /// Creates default options: merge, commit, fail on any invalid row.
         public init() {}
     }
+
+    /// How many lines of range rows ``ImportReport/rangeLines`` keeps.
+    public static let listedRanges = 20
 
     /// How many records pass between two calls of ``Options/progress``.
     public static let progressInterval = 1 << 10
@@ -238,6 +246,12 @@ public struct TokenImporter {
         }
         if options.skipInvalid { report.skipped = report.problems.count }
         return report
+    }
+
+    /// Counts a row whose number was a range, keeping the first lines.
+    static func noteRange(line: Int, in report: inout ImportReport) {
+        report.ranges += 1
+        if report.rangeLines.count < listedRanges { report.rangeLines.append(line) }
     }
 
     /// Two lists of problems, each in file order, as one in file order.

@@ -53,11 +53,19 @@ extension TokenCtl {
                 --dry-run reports the same refusal.
 
                 With --json, standard output is one JSON object instead of the summary line, with \
-                the counts added, updated, unchanged, removed and skipped, the booleans committed \
+                the counts added, updated, unchanged, removed, skipped and ranges, range_lines (the \
+                lines of the first 20 ranges), the booleans committed \
                 and dry_run, refused (null, or why the whole import was refused), problem_count, and \
                 problems: the first 20 as {"line": N, "reason": "..."}; with column flags also \
                 without_number. Problems are then not repeated on standard error; the exit status \
                 is the same.
+
+                A number written as a range of lines, such as 0512-6234 5678～9 or ~9, is stored under \
+                its first number only; the report says how many rows were ranges and on which lines \
+                (the first 20): on standard error, or in --json as ranges and range_lines. Labels \
+                such as 手机：, 电话: or Tel before a number are dropped; a number that cannot be \
+                dialled (unknown area code, wrong length for its area, unallocated mobile range) \
+                is an invalid row, with its line named.
 
                 On a terminal, standard error shows the rows read, the percent of the file (when its \
                 size is known) and the rate, once a second; with --json, or when standard error is \
@@ -212,6 +220,9 @@ extension TokenCtl {
             if let refusal = report.refusal {
                 printError("\(file): refused: \(refusal)")
             }
+            if report.ranges > 0 {
+                printError("\(file): \(Self.rangeNote(report))")
+            }
             let verb =
                 report.committed
                 ? "imported"
@@ -224,6 +235,15 @@ extension TokenCtl {
                 "\(verb): \(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged, \(report.removed) removed, \(report.skipped) skipped\(withoutNumber)"
             )
             if refused { throw ExitCode(1) }
+        }
+
+        /// What the report says about rows whose number was a range.
+        static func rangeNote(_ report: ImportReport) -> String {
+            let listed = report.rangeLines.map(String.init).joined(separator: ", ")
+            let more = report.ranges > report.rangeLines.count ? ", …" : ""
+            let rows = report.ranges == 1 ? "1 number was a range" : "\(report.ranges) numbers were ranges"
+            let lines = "line\(report.ranges == 1 ? "" : "s") \(listed)\(more)"
+            return "\(rows) (\(lines)): only the first number of each range is stored"
         }
 
         /// Refuses the file before anything is read into the store: the message on standard
@@ -248,6 +268,8 @@ extension TokenCtl {
             object.add("removed", report.removed)
             object.add("skipped", report.skipped)
             if columns { object.add("without_number", report.withoutNumber) }
+            object.add("ranges", report.ranges)
+            object.add("range_lines", integers: report.rangeLines)
             object.add("committed", report.committed)
             object.add("dry_run", dryRun)
             object.add("refused", report.refusal ?? report.syntaxError.map { "\($0); the file cannot be read past it" })

@@ -14,8 +14,9 @@ Usage (needs ``pip install phonenumbers``)::
     python3 Tests/Integration/gen_number_forms.py --swift-tables
         # the country-code tables of Sources/TokenCore/PhoneNumberNormaliser.swift
 
-The rows were pasted once into numbers.tsv (after the hand-written rows); re-run and paste
-again when the samples change. The output depends on libphonenumber's formatting metadata,
+The rows were pasted once into numbers.tsv (after the hand-written rows), and the rows of
+the decorated forms (``DECORATIONS``: labels, ranges, pauses, full-width ``ｘ``) once more at
+its end; re-run and paste again when the samples change. The output depends on libphonenumber's formatting metadata,
 which is why the rows are copied rather than compared on every run.
 """
 
@@ -72,6 +73,21 @@ SAMPLES_WITH_EXTENSION: tuple[tuple[str, str], ...] = (
     ("+14155552671", "123"),
 )
 
+#: How CRM exports decorate the Chinese samples: a label in front, a range of lines, dialer
+#: pauses or a full-width x before an extension. Each is (template, extension): the template
+#: gets the NATIONAL form as {number} and its last digit plus one as {next}; the extension is
+#: what libphonenumber must find (None: none; RANGE: the range end, which it reads as one).
+RANGE = "range"
+DECORATIONS: tuple[tuple[str, str | None], ...] = (
+    ("手机：{number}", None),
+    ("电话: {number}", None),
+    ("Tel {number}", None),
+    ("{number}～{next}", RANGE),
+    ("{number}~{next}", RANGE),
+    ("{number},,12", "12"),
+    ("{number}ｘ801", "801"),
+)
+
 FORMATS = (
     PhoneNumberFormat.E164,
     PhoneNumberFormat.INTERNATIONAL,
@@ -108,11 +124,27 @@ def forms_for(e164: str, extension: str | None = None) -> list[str]:
     return unique
 
 
+def decorated_forms(e164: str) -> list[tuple[str, str | None]]:
+    """(written form, extension libphonenumber must find) for each decoration of a Chinese
+    sample; none for foreign samples."""
+    number = phonenumbers.parse(e164, None)
+    if number.country_code != 86:
+        return []
+    national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+    following = str((int(national[-1]) + 1) % 10)
+    forms = []
+    for template, extension in DECORATIONS:
+        form = template.format(number=national, next=following)
+        forms.append((form, following if extension == RANGE else extension))
+    return forms
+
+
 def rows() -> list[tuple[str, str]]:
     """Distinct (input, expected key) pairs for every sample and every form."""
     result: list[tuple[str, str]] = []
     pairs = [(e164, forms_for(e164)) for e164 in SAMPLES]
     pairs += [(e164, forms_for(e164, ext)) for e164, ext in SAMPLES_WITH_EXTENSION]
+    pairs += [(e164, [form for form, _ in decorated_forms(e164)]) for e164 in SAMPLES]
     for e164, forms in pairs:
         for form in forms:
             if (form, e164) not in result:

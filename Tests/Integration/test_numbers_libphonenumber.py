@@ -5,16 +5,20 @@ test ``PhoneNumberNormaliserTests`` runs every row through it). Its third column
 libphonenumber, through the Python port ``phonenumbers`` with ``parse(input, "CN")`` then
 E.164 formatting, must give the same answer:
 
-* ``agree`` on a key: libphonenumber formats the input to exactly that key;
+* ``agree`` on a key: libphonenumber formats the input to exactly that key, and for a Chinese
+  key also holds it valid (``is_valid_number``, or ``is_valid_short_number`` for ``95…``):
+  the normaliser accepts no Chinese number that libphonenumber's metadata says cannot exist;
 * ``agree`` on an error: libphonenumber rejects the input too: ``parse`` raises, or the number
   is not possible (``is_possible_number``), or not valid (``is_valid_number``);
 * ``skip: reason``: the two legitimately differ, for the reason given; this test checks that
   they still do, so that the table never calls a difference that has gone away a difference.
 
 It also checks that every written form of the sample numbers in ``gen_number_forms.py``
-resolves to one number under libphonenumber, that those samples are in the table, and that
-the country-code tables in ``PhoneNumberNormaliser.swift`` are a faithful copy of
-libphonenumber's metadata.
+(decorated ones too: labels, ranges, pauses) resolves to one number under libphonenumber,
+that those samples are in the table, that the country-code tables in
+``PhoneNumberNormaliser.swift`` are a faithful copy of libphonenumber's metadata, and that
+``ChineseNumberingPlan.swift`` is what ``scripts/gen-cn-numbering.py`` generates from the
+installed metadata (when its version is the one the file names).
 
 Run from the repository root: ``pip install phonenumbers pytest`` then
 ``python3 -m pytest Tests/Integration/test_numbers_libphonenumber.py``. Without the
@@ -24,6 +28,7 @@ Run from the repository root: ``pip install phonenumbers pytest`` then
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -40,6 +45,8 @@ HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
 TABLE = TESTS / "Fixtures" / "numbers.tsv"
 SWIFT_SOURCE = TESTS.parent / "Sources" / "TokenCore" / "PhoneNumberNormaliser.swift"
+PLAN_SOURCE = TESTS.parent / "Sources" / "TokenCore" / "ChineseNumberingPlan.swift"
+PLAN_SCRIPT = TESTS.parent / "scripts" / "gen-cn-numbering.py"
 HEADER = "input\texpected\tlibphonenumber"
 ERRORS = {"empty", "invalidCharacters", "tooShort", "tooLong", "notANumber"}
 
@@ -129,6 +136,12 @@ def test_table_is_well_formed() -> None:
 # ---------------------------------------------------------------- rows against libphonenumber
 
 
+def valid_chinese_key(key: str) -> bool:
+    """Whether libphonenumber holds the +86 key valid: a number, or a short number (95…)."""
+    number = phonenumbers.parse(key, None)
+    return phonenumbers.is_valid_number(number) or phonenumbers.shortnumberinfo.is_valid_short_number(number)
+
+
 @pytest.mark.parametrize("row", AGREE, ids=row_id)
 def test_agree_rows_match_libphonenumber(row: Row) -> None:
     e164, accepted = libphonenumber(row.input)
@@ -136,6 +149,11 @@ def test_agree_rows_match_libphonenumber(row: Row) -> None:
         assert not accepted, f"libphonenumber accepts it as {e164}, the table says error:{row.error}"
     else:
         assert e164 == row.expected
+
+
+@pytest.mark.parametrize("row", [row for row in ROWS if row.expected.startswith("+86")], ids=row_id)
+def test_every_chinese_key_is_valid_under_libphonenumber(row: Row) -> None:
+    assert valid_chinese_key(row.expected), "libphonenumber's metadata says this number cannot exist"
 
 
 @pytest.mark.parametrize("row", SKIP, ids=row_id)
@@ -163,6 +181,21 @@ def test_every_form_resolves_to_the_same_number(e164: str, extension: str | None
         assert parsed.extension == extension, form
 
 
+CHINESE_SAMPLES = [e164 for e164 in gen_number_forms.SAMPLES if e164.startswith("+86")]
+
+
+@pytest.mark.parametrize("e164", CHINESE_SAMPLES)
+def test_every_decorated_form_resolves_to_the_same_number(e164: str) -> None:
+    forms = gen_number_forms.decorated_forms(e164)
+    assert len(forms) == len(gen_number_forms.DECORATIONS)
+    keyed = {row.input: row for row in AGREE}
+    for form, extension in forms:
+        parsed = phonenumbers.parse(form, "CN")
+        assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == e164, form
+        assert parsed.extension == extension, form
+        assert form in keyed and keyed[form].expected == e164, f"{form!r}: add the row to numbers.tsv"
+
+
 @pytest.mark.parametrize("e164", gen_number_forms.SAMPLES)
 def test_samples_are_in_the_table(e164: str) -> None:
     forms = [row for row in AGREE if row.expected == e164]
@@ -187,3 +220,25 @@ def test_swift_country_code_tables_match_libphonenumber() -> None:
     trunk_zero = [int(code) for code in re.findall(r"\d+", expected[3])]
     assert swift_case_list("isAssignedCountryCode") == assigned, hint
     assert swift_case_list("usesTrunkPrefixZero") == trunk_zero, hint
+
+
+# ---------------------------------------------------------------- generated Chinese numbering plan
+
+
+def plan_version() -> str | None:
+    match = re.search(r"metadata version (\S+) ", PLAN_SOURCE.read_text(encoding="utf-8"))
+    return match.group(1) if match else None
+
+
+@pytest.mark.skipif(not PLAN_SOURCE.exists(), reason="ChineseNumberingPlan.swift not found")
+def test_chinese_numbering_plan_names_its_metadata_version() -> None:
+    assert re.fullmatch(r"\d+\.\d+\.\d+", plan_version() or "")
+
+
+@pytest.mark.skipif(not PLAN_SOURCE.exists(), reason="ChineseNumberingPlan.swift not found")
+def test_chinese_numbering_plan_is_generated_from_the_metadata() -> None:
+    if phonenumbers.__version__ != plan_version():
+        pytest.skip(f"phonenumbers {phonenumbers.__version__} installed, the tables are from {plan_version()}")
+    pytest.importorskip("regex", reason="scripts/gen-cn-numbering.py needs 'regex': pip install regex")
+    cp = subprocess.run([sys.executable, str(PLAN_SCRIPT), "--check"], capture_output=True, text=True, timeout=300)
+    assert cp.returncode == 0, cp.stderr

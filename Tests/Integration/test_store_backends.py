@@ -45,7 +45,7 @@ def imported(store, tmp_path, text=ROWS, *flags, check=True):
 def test_import_report_and_refusals_are_the_same(store_at, tmp_path):
     out = imported(store_at, tmp_path, ROWS, "--json").stdout
     assert json.loads(out) == {"added": 4, "updated": 0, "unchanged": 0, "removed": 0, "skipped": 0,
-                               "committed": True, "dry_run": False, "refused": None, "problem_count": 0,
+                               "ranges": 0, "range_lines": [], "committed": True, "dry_run": False, "refused": None, "problem_count": 0,
                                "problems": []}
     bad = "13800138000,cust-1\n13800138000,other\nnot a number,x\n13900002222,new\n"
     cp = imported(store_at, tmp_path, bad, "--json", check=False)

@@ -218,6 +218,7 @@ def test_import_json(binaries, tmp_path):
     good.write_text("number,customer_token\n13800138000,a\n13000000001,b\n")
     report = json.loads(ok("import", "--json", good, store=store))
     assert report == {"added": 2, "updated": 0, "unchanged": 0, "removed": 0, "skipped": 0,
+                      "ranges": 0, "range_lines": [],
                       "committed": True, "dry_run": False, "refused": None, "problem_count": 0, "problems": []}
     dry = json.loads(ok("import", "--json", "--dry-run", "--replace", FIXTURE_CSV, store=store))
     assert dry["dry_run"] is True and dry["committed"] is False
