@@ -64,7 +64,10 @@ let package = Package(
             name: "CommandSupport",
             dependencies: [
                 "TokenCore", "TokenStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            plugins: ["ProductVersionPlugin"]),
+        // The version from its one source (debian/changelog, or a git describe), on every build.
+        .plugin(name: "ProductVersionPlugin", capability: .buildTool()),
 
         .executableTarget(
             name: "token-responder",

@@ -48,6 +48,9 @@ public struct ServerConfiguration: Sendable {
     public var fallbackStore: String?
     /// How the kernel schedules the worker threads (`--scheduling`).
     public var scheduling: Scheduling = .batch
+    /// The version the executable reports (`--version`), named in the start-up log line so that
+    /// the log shows which build answered; empty leaves it out.
+    public var version: String = ""
 
     /// Scheduling policy of the worker threads.
     public enum Scheduling: String, CaseIterable, Sendable {
