@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and running need on Debian/Ubuntu, skipping what is already there;
-# with --tests also what the test suite needs (pytest, libphonenumber for Python).
+# with --tests also what the test suite needs (pytest, libphonenumber for Python; dpkg-dev,
+# debhelper, lintian and man-db for the package test).
 # Idempotent; uses sudo when not run as root. Swift itself must already be on PATH.
 # PostgreSQL 15 (server for the tests, libpq for the store backend) is installed without the
 # system cluster Debian would create and start on port 5432: the tests run their own throwaway
@@ -8,6 +9,11 @@
 set -euo pipefail
 packages=(pkg-config libfcgi-dev libfcgi-bin libsqlite3-dev sqlite3 libcurl4-openssl-dev nginx-light openssl curl spawn-fcgi wrk fcgiwrap
   postgresql-15 libpq-dev)
+# The tests also build, check and install the Debian package (Tests/Integration/test_package.py)
+# and check the man pages, units and logrotate file (test_packaging.py).
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(dpkg-dev debhelper lintian man-db logrotate systemd git)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,11 +6,14 @@ and installs the .deb itself)."""
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -364,24 +367,52 @@ def test_uninstall_does_not_need_the_binaries(tmp_path):
 # logrotate, sysusers.d, tmpfiles.d
 
 
-def test_logrotate_snippet_parses_and_signals_the_service():
-    if shutil.which("logrotate") is None and not os.access("/usr/sbin/logrotate", os.X_OK):
-        pytest.skip("logrotate not found (apt-get install logrotate)")
+def test_logrotate_snippet_rotates_and_signals_the_responder(binaries, store):
+    """A real rotation with a copy of the snippet (paths moved to a temporary folder; as root
+    its "su" names nobody instead of udesk-token): the file is renamed, a new one created, and
+    the postrotate script's SIGHUP (here through the spawn-fcgi pid file: systemd is not
+    running) reaches the responder, which logs that it reopens."""
     logrotate = shutil.which("logrotate") or "/usr/sbin/logrotate"
-    snippet = DEPLOY / "logrotate" / "token-responder"
-    text = snippet.read_text()
-    assert "/var/log/udesk-token/*.log" in text
+    if not os.access(logrotate, os.X_OK):
+        pytest.skip("logrotate not found (apt-get install logrotate)")
+    text = (DEPLOY / "logrotate" / "token-responder").read_text()
+    assert "/var/log/udesk-token/*.log {" in text
     assert "systemctl kill -s HUP --kill-whom=main token-responder.service" in text
-    # logrotate -d refuses an unknown directive; "su" and "create" need the user to exist, so
-    # the copy checked names root instead.
-    probe = Path(os.environ.get("TMPDIR", "/tmp")) / f"udesk-logrotate-{os.getpid()}"
-    probe.write_text(text.replace("udesk-token udesk-token", "root root"))
+    assert "/run/token-responder/token-responder.pid" in text
+    # Under /tmp itself: nobody must be able to reach the folder (pytest's tmp_path is 0700).
+    tmp_path = Path(tempfile.mkdtemp(prefix="udesk-logrotate-", dir="/tmp"))
+    os.chmod(tmp_path, 0o755)
+    logs = tmp_path / "log"
+    logs.mkdir(mode=0o750)
+    pidfile = tmp_path / "token-responder.pid"
+    if os.geteuid() == 0:
+        user = "nobody " + grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+        os.chown(logs, pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
+        text = text.replace("udesk-token udesk-token", user)
+    else:
+        me = pwd.getpwuid(os.getuid()).pw_name + " " + grp.getgrgid(os.getgid()).gr_name
+        text = text.replace("    su udesk-token udesk-token\n", "").replace("udesk-token udesk-token", me)
+    conf = tmp_path / "logrotate.conf"
+    conf.write_text(text.replace("/var/log/udesk-token/", f"{logs}/")
+                    .replace("/run/token-responder/token-responder.pid", str(pidfile)))
+    log = logs / "token-responder.log"
+    log.write_text("a line\n")
+    if os.geteuid() == 0:
+        os.chown(log, pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
+    r = Responder(store, tmp_path / "rot.sock", tmp_path / "responder.log").start()
     try:
-        cp = run([logrotate, "-d", "-s", "/dev/null", probe])
+        pidfile.write_text(f"{r.proc.pid}\n")
+        env = clean_env(PATH="/usr/sbin:/usr/bin:/sbin:/bin")
+        cp = run([logrotate, "-f", "-s", tmp_path / "state", conf], env=env)
         assert cp.returncode == 0, cp.stderr.decode()
-        assert "error" not in cp.stderr.decode().lower(), cp.stderr.decode()
+        assert (logs / "token-responder.log.1").read_text() == "a line\n"
+        assert log.exists() and log.stat().st_size == 0
+        assert oct(log.stat().st_mode & 0o777) == "0o640"
+        wait_until(lambda: "received SIGHUP" in r.log(), 10, what="the responder to get SIGHUP")
+        assert r.proc.poll() is None
     finally:
-        probe.unlink()
+        r.stop()
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def test_sysusers_and_tmpfiles_name_the_units_user_and_folders():
