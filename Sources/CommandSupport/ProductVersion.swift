@@ -8,7 +8,4 @@ public enum ProductVersion {
     /// git describe (`0.1.0-3-g1a2b3c4d5e`, or `0.1.0+g1a2b3c4d5e` before the first tag;
     /// `-modified` with uncommitted changes).
     public static let current = generatedProductVersion
-
-    /// The release this source tree is or follows (debian/changelog's upstream version).
-    public static let release = generatedReleaseVersion
 }

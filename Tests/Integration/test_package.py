@@ -208,7 +208,7 @@ def test_installed_responder_answers_through_fastcgi(installed_package, tmp_path
     user = pwd.getpwnam("udesk-token")
     try:
         with open(FIXTURE_CSV, "rb") as csv:
-            cp = subprocess.run(["runuser", "-u", "udesk-token", "--", "/usr/bin/tokenctl", "--store", str(store),
+            cp = subprocess.run(["/usr/sbin/runuser", "-u", "udesk-token", "--", "/usr/bin/tokenctl", "--store", str(store),
                                  "import", "-"], stdin=csv, capture_output=True, timeout=60)
         assert cp.returncode == 0, cp.stderr.decode()
         run_dir = tmp_path / "run"
@@ -218,10 +218,10 @@ def test_installed_responder_answers_through_fastcgi(installed_package, tmp_path
         sock = run_dir / "fcgi.sock"
         log = tmp_path / "responder.log"
         with open(log, "ab") as logf:
-            proc = subprocess.Popen(["runuser", "-u", "udesk-token", "--", "/usr/bin/token-responder",
+            proc = subprocess.Popen(["/usr/sbin/runuser", "-u", "udesk-token", "--", "/usr/bin/token-responder",
                                      "--store", str(store), "--socket", str(sock)],
                                     stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                    env={"PATH": "/usr/bin:/bin"}, start_new_session=True)
+                                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, start_new_session=True)
         try:
             wait_until(lambda: proc.poll() is not None or unix_connectable(sock), 20, what="the responder")
             assert proc.poll() is None, tail(log)
