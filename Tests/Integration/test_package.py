@@ -18,6 +18,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -200,12 +201,14 @@ def test_installed_binaries_version_help_man_and_completions(installed_package):
         assert b"tokenctl" in cp.stdout
 
 
-def test_installed_responder_answers_through_fastcgi(installed_package, tmp_path):
+def test_installed_responder_answers_through_fastcgi(installed_package):
     """As deploy/README.md's spawn-fcgi section: the store made with the installed tokenctl as
     udesk-token, the responder started as udesk-token on a socket, one Udesk request."""
     _, version, _ = installed_package
     store = Path("/var/lib/udesk-token/package-test.db")
     user = pwd.getpwnam("udesk-token")
+    # Under /tmp itself: udesk-token must reach the socket's folder (pytest's tmp_path is 0700).
+    tmp_path = Path(tempfile.mkdtemp(prefix="udesk-package-", dir="/tmp"))
     try:
         with open(FIXTURE_CSV, "rb") as csv:
             cp = subprocess.run(["/usr/sbin/runuser", "-u", "udesk-token", "--", "/usr/bin/tokenctl", "--store", str(store),
@@ -233,6 +236,7 @@ def test_installed_responder_answers_through_fastcgi(installed_package, tmp_path
             proc.terminate()
             proc.wait(timeout=15)
     finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
         store.unlink(missing_ok=True)
         for suffix in ("-wal", "-shm"):
             Path(f"{store}{suffix}").unlink(missing_ok=True)
