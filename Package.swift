@@ -69,7 +69,10 @@ let package = Package(
             name: "CommandSupport",
             dependencies: [
                 "TokenCore", "TokenStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            plugins: ["ProductVersionPlugin"]),
+        // The version from its one source (debian/changelog, or a git describe), on every build.
+        .plugin(name: "ProductVersionPlugin", capability: .buildTool()),
 
         // `tokenctl import` of .xlsx workbooks: ZIPFoundation, Foundation and FoundationXML's
         // streaming XMLParser. Only tokenctl depends on it: the responder links none of them.

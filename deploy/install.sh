@@ -4,22 +4,32 @@
 #
 #   sudo deploy/install.sh [--destdir DIR] [--prefix DIR] [--bin-dir DIR] [--no-build]
 #                          [--no-nginx] [--no-start]
+#   sudo deploy/install.sh --uninstall [--destdir DIR] [--prefix DIR]
 #
 #   --destdir DIR  install below DIR instead of / (staging, packaging, tests; also $DESTDIR).
 #                  Creates no user, changes no ownership and runs no systemctl.
 #   --prefix DIR   where binaries and docs go (default /usr/local; also $PREFIX); the unit
-#                  files are rewritten to match.  Units always go to /etc/systemd/system.
+#                  files are rewritten to match.  Units go to /etc/systemd/system, except with
+#                  --prefix /usr: then to the distribution's unit folder, like a package's
+#                  (pkg-config's systemdsystemunitdir: /lib/systemd/system on Debian 12).
 #   --bin-dir DIR  take token-responder and tokenctl from DIR (default: <repo>/.build/release,
 #                  built there with `swift build -c release --static-swift-stdlib` if missing).
 #   --no-build     fail instead of building when the binaries are missing.
 #   --no-nginx     do not install the nginx snippets (e.g. Apache/CGI hosting).
 #   --no-start     do not run systemctl (daemon-reload, enable --now token-responder.socket).
+#   --uninstall    remove what an install with the same --prefix/--destdir put there: stops and
+#                  disables the units (when systemd runs), removes the binaries, docs, units and
+#                  the shipped nginx files; keeps what you edit or own, and says so: a changed
+#                  /etc/default/token-responder, allow-list or site file, the nginx files while
+#                  sites-enabled/udesk-token still uses them, the store /var/lib/udesk-token,
+#                  and the users and groups.
 #
 # What goes where (paths below DESTDIR):
 #   PREFIX/bin/token-responder, PREFIX/bin/tokenctl                      0755
 #   PREFIX/share/doc/token-responder/README.md                           0644
-#   /etc/systemd/system/token-responder.{socket,service}                 0644
-#   /etc/systemd/system/udesk-token-import.{service,timer}               0644 (timer not enabled)
+#   UNITDIR/token-responder.{socket,service}                             0644
+#   UNITDIR/udesk-token-import.{service,timer}                           0644 (timer not enabled)
+#     (UNITDIR: /etc/systemd/system, or the distribution's unit folder with --prefix /usr)
 #   /etc/nginx/conf.d/udesk-token-upstream.conf                          0644
 #   /etc/nginx/snippets/udesk-token-location.conf                        0644
 #   /etc/nginx/snippets/udesk-token-headers.conf                         0644
@@ -37,7 +47,7 @@ repo=$(dirname "$here")
 destdir=${DESTDIR:-}
 prefix=${PREFIX:-/usr/local}
 bin_src=
-build=yes nginx=yes start=yes
+build=yes nginx=yes start=yes uninstall=no
 
 usage() { sed -n '2,/^set -eu$/{/^#/p;}' "$0" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
@@ -51,6 +61,7 @@ while [ $# -gt 0 ]; do
         --no-build) build=no ;;
         --no-nginx) nginx=no ;;
         --no-start) start=no ;;
+        --uninstall) uninstall=yes ;;
         -h|--help) usage 0 ;;
         *) echo "install.sh: unknown argument $1" >&2; usage ;;
     esac
@@ -63,6 +74,18 @@ if [ -n "$destdir" ]; then
     destdir=$(cd "$destdir" && pwd)
     [ "$destdir" != / ] || destdir=
 fi
+
+# Where the units go: /etc/systemd/system is the administrator's; a /usr install is laid out as
+# a package's, whose units belong in the distribution's folder.
+if [ "$prefix" = /usr ]; then
+    unit_dir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || :)
+    if [ -z "$unit_dir" ]; then
+        if [ -d /lib/systemd/system ]; then unit_dir=/lib/systemd/system; else unit_dir=/usr/lib/systemd/system; fi
+    fi
+else
+    unit_dir=/etc/systemd/system
+fi
+UNITS="token-responder.socket token-responder.service udesk-token-import.service udesk-token-import.timer"
 
 USER_NAME=udesk-token
 STORE_DIR=/var/lib/udesk-token
@@ -79,21 +102,23 @@ if [ -z "$destdir" ] && [ "$(id -u)" != 0 ]; then
 fi
 
 # --- binaries ---------------------------------------------------------------------------
-if [ -z "$bin_src" ]; then
-    bin_src=$repo/.build/release
-    if [ ! -x "$bin_src/token-responder" ] || [ ! -x "$bin_src/tokenctl" ]; then
-        [ "$build" = yes ] || die "no binaries in $bin_src (build: swift build -c release --static-swift-stdlib)"
-        PATH=$PATH:/opt/swift/usr/bin
-        command -v swift >/dev/null || die "swift not found: install Swift 6, or give --bin-dir"
-        say "building release binaries in $repo/.build/release ..."
-        (cd "$repo" && swift build -c release --static-swift-stdlib) || die "swift build failed"
+if [ "$uninstall" = no ]; then
+    if [ -z "$bin_src" ]; then
+        bin_src=$repo/.build/release
+        if [ ! -x "$bin_src/token-responder" ] || [ ! -x "$bin_src/tokenctl" ]; then
+            [ "$build" = yes ] || die "no binaries in $bin_src (build: swift build -c release --static-swift-stdlib)"
+            PATH=$PATH:/opt/swift/usr/bin
+            command -v swift >/dev/null || die "swift not found: install Swift 6, or give --bin-dir"
+            say "building release binaries in $repo/.build/release ..."
+            (cd "$repo" && swift build -c release --static-swift-stdlib) || die "swift build failed"
+        fi
     fi
-fi
-for b in token-responder tokenctl; do
-    [ -x "$bin_src/$b" ] || die "$bin_src/$b not found or not executable"
-done
-if command -v ldd >/dev/null && ldd "$bin_src/token-responder" 2>/dev/null | grep -q 'libswiftCore'; then
-    say "note: $bin_src/token-responder links the Swift runtime dynamically; production builds use --static-swift-stdlib"
+    for b in token-responder tokenctl; do
+        [ -x "$bin_src/$b" ] || die "$bin_src/$b not found or not executable"
+    done
+    if command -v ldd >/dev/null && ldd "$bin_src/token-responder" 2>/dev/null | grep -q 'libswiftCore'; then
+        say "note: $bin_src/token-responder links the Swift runtime dynamically; production builds use --static-swift-stdlib"
+    fi
 fi
 
 # --- helpers ----------------------------------------------------------------------------
@@ -151,6 +176,55 @@ render() {
     printf '%s\n' "$work/$(basename "$1")"
 }
 
+# --- uninstall --------------------------------------------------------------------------
+# remove DEST: delete DESTDIR/DEST if it is there.
+remove() {
+    [ -e "$destdir$1" ] || [ -L "$destdir$1" ] || return 1
+    rm -f "$destdir$1"
+    say "removed   $1"
+    changed=$((changed + 1))
+}
+# remove_if_shipped SRC DEST: delete DEST only if it is still the shipped SRC (yours otherwise).
+remove_if_shipped() {
+    [ -e "$destdir$2" ] || return 1
+    if cmp -s "$1" "$destdir$2"; then remove "$2"; else say "kept      $2 (changed by you)"; fi
+}
+if [ "$uninstall" = yes ]; then
+    if [ -z "$destdir" ] && [ -d /run/systemd/system ] && [ "$start" = yes ]; then
+        for unit in token-responder.socket token-responder.service udesk-token-import.timer; do
+            if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+                systemctl disable --now "$unit" >/dev/null 2>&1 || :
+                say "stopped and disabled $unit"
+            fi
+        done
+    fi
+    remove "$prefix/bin/token-responder" || :
+    remove "$prefix/bin/tokenctl" || :
+    remove "$prefix/share/doc/token-responder/README.md" || :
+    rmdir "$destdir$prefix/share/doc/token-responder" 2>/dev/null || :
+    units_changed=no
+    for unit in $UNITS; do remove "$unit_dir/$unit" && units_changed=yes; done
+    if [ "$nginx" = yes ]; then
+        if [ -e "$destdir/etc/nginx/sites-enabled/udesk-token" ] || [ -L "$destdir/etc/nginx/sites-enabled/udesk-token" ]; then
+            say "kept      the nginx files: /etc/nginx/sites-enabled/udesk-token still uses them (remove that link, reload nginx, run this again)"
+        else
+            remove /etc/nginx/conf.d/udesk-token-upstream.conf || :
+            remove /etc/nginx/snippets/udesk-token-location.conf || :
+            remove /etc/nginx/snippets/udesk-token-headers.conf || :
+            remove_if_shipped "$repo/nginx/udesk-token-allowlist.conf" /etc/nginx/snippets/udesk-token-allowlist.conf || :
+            remove_if_shipped "$repo/nginx/udesk-token-https.conf" /etc/nginx/sites-available/udesk-token || :
+        fi
+    fi
+    remove_if_shipped "$here/default/token-responder" /etc/default/token-responder || :
+    if [ "$units_changed" = yes ] && [ -z "$destdir" ] && [ -d /run/systemd/system ] && [ "$start" = yes ]; then
+        systemctl daemon-reload
+    fi
+    if [ "$changed" = 0 ]; then say "nothing to remove"; else say "$changed change(s)"; fi
+    [ -e "$destdir$STORE_DIR" ] && say "kept      $STORE_DIR (the store: remove it yourself, rm -r $STORE_DIR, if you mean to)"
+    [ -n "$destdir" ] || say "kept      the users and groups $USER_NAME and $SOCKET_GROUP (userdel $USER_NAME; groupdel $SOCKET_GROUP)"
+    exit 0
+fi
+
 # --- user and group ---------------------------------------------------------------------
 if [ -z "$destdir" ]; then
     if ! getent group "$USER_NAME" >/dev/null; then
@@ -185,8 +259,8 @@ put 0755 "$bin_src/token-responder" "$prefix/bin/token-responder" && binary_chan
 put 0755 "$bin_src/tokenctl" "$prefix/bin/tokenctl" || :
 put 0644 "$here/README.md" "$prefix/share/doc/token-responder/README.md" || :
 
-for unit in token-responder.socket token-responder.service udesk-token-import.service udesk-token-import.timer; do
-    put 0644 "$(render "$here/systemd/$unit")" "/etc/systemd/system/$unit" && units_changed=yes
+for unit in $UNITS; do
+    put 0644 "$(render "$here/systemd/$unit")" "$unit_dir/$unit" && units_changed=yes
 done
 
 if [ "$nginx" = yes ]; then

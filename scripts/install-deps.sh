@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and running need on Debian/Ubuntu, skipping what is already there;
 # with --tests also what the test suite needs (pytest, libphonenumber for Python, openpyxl,
-# regex for scripts/gen-cn-numbering.py, which a test runs, and promtool).
+# regex for scripts/gen-cn-numbering.py, which a test runs; promtool; dpkg-dev, debhelper,
+# lintian and man-db for the package test).
 # Idempotent; uses sudo when not run as root. Swift itself must already be on PATH.
 # PostgreSQL 15 (server for the tests, libpq for the store backend) is installed without the
 # system cluster Debian would create and start on port 5432: the tests run their own throwaway
@@ -10,8 +11,12 @@ set -euo pipefail
 packages=(pkg-config libfcgi-dev libfcgi-bin libsqlite3-dev sqlite3 libcurl4-openssl-dev nginx-light openssl curl spawn-fcgi wrk fcgiwrap
   postgresql-15 libpq-dev)
 # The test suite checks deploy/monitoring's alert rules with promtool (Debian's prometheus
-# package; nothing is started where no init system runs).
-if [ "${1:-}" = "--tests" ]; then packages+=(prometheus); fi
+# package; nothing is started where no init system runs), and builds, checks and installs the
+# Debian package (Tests/Integration/test_package.py) and checks the man pages, units and
+# logrotate file (test_packaging.py).
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(prometheus dpkg-dev debhelper lintian man-db logrotate systemd git)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -74,7 +74,7 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
         self.configuration = configuration
         self.backend = backend
         self.logWriter = LogWriter(output: logOutput)
-        self.metrics = ResponderMetrics(version: configuration.productVersion)
+        self.metrics = ResponderMetrics(version: configuration.version)
         self.router = RequestRouter(handler: TokenHandler(configuration: configuration.handler), metrics: metrics)
         self.logger = ResponderLogging.makeLogger(level: configuration.logLevel, writer: logWriter)
         self.listenFD = listenFD
@@ -110,14 +110,14 @@ public final class FastCGIResponder<Backend: StoreBackend>: @unchecked Sendable 
             opened.append(try StartupError.store { () throws(StoreError) in try backend.openReader(minting: minting) })
             readers.opened(in: 0)
         }
-        logger.info(
-            "serving FastCGI",
-            metadata: [
-                "workers": "\(opened.count)", "store": "\(configuration.store)",
-                "unknown": "\(configuration.handler.unknownNumbers.rawValue)",
-                "key_required": "\(configuration.handler.sharedKey != nil)",
-                "scheduling": "\(configuration.scheduling.rawValue)",
-            ])
+        var started: Logger.Metadata = [
+            "workers": "\(opened.count)", "store": "\(configuration.store)",
+            "unknown": "\(configuration.handler.unknownNumbers.rawValue)",
+            "key_required": "\(configuration.handler.sharedKey != nil)",
+            "scheduling": "\(configuration.scheduling.rawValue)",
+        ]
+        if !configuration.version.isEmpty { started["version"] = "\(configuration.version)" }
+        logger.info("serving FastCGI", metadata: started)
         var threads: [pthread_t] = []
         // Each reader is handed over to its worker and not kept here: a reopen must be able to
         // close every connection to the old files.

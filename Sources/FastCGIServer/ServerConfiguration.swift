@@ -48,8 +48,9 @@ public struct ServerConfiguration: Sendable {
     public var fallbackStore: String?
     /// How the kernel schedules the worker threads (`--scheduling`).
     public var scheduling: Scheduling = .batch
-    /// The version `token_responder_build_info` reports.
-    public var productVersion = "unknown"
+    /// The version the executable reports (`--version`): named in the start-up log line, so that
+    /// the log shows which build answered (empty leaves it out), and in `token_responder_build_info`.
+    public var version: String = ""
     /// The file lines are appended to (`--log-file`, `TOKEN_LOG_FILE`), reopened on SIGHUP;
     /// nil for stderr. Opened by ``ResponderLogging/useLogFile(_:)``.
     public var logFile: String?

@@ -11,7 +11,7 @@ struct ResponderOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "The token store: a SQLite file made with tokenctl, or a PostgreSQL URI (postgresql://…; every host of a host list is tried at once, see --store-timeout). (env: TOKEN_STORE)"
+            "The token store: a SQLite file made with tokenctl, or a PostgreSQL URI (postgresql://...; every host of a host list is tried at once, see --store-timeout). (env: TOKEN_STORE)"
     )
     var store: String?
 

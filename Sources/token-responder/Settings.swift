@@ -54,7 +54,7 @@ struct Settings {
         handler.normaliser = try PhoneNumberNormaliser.fromCommandLine(countryCode: countryCode)
         var configuration = ServerConfiguration(store: try StoreLocation.fromCommandLine(store), handler: handler)
         configuration.logFile = logFile
-        configuration.productVersion = ProductVersion.current
+        configuration.version = ProductVersion.current
         if let text = socket ?? Fallback.variable("TOKEN_SOCKET") {
             do {
                 configuration.socket = try ListenAddress(text)

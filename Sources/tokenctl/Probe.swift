@@ -29,7 +29,7 @@ extension TokenCtl {
                 mistake (a --cacert file that holds no certificate). A request with \
                 no answer within 2 s counts as failed (DNS, refused, TLS handshake, timeout, said in \
                 plain words); the probe stops when the first request, or three in a row, get none. \
-                Paste the URL exactly as configured in Udesk, ?key=… included: the key is printed as \
+                Paste the URL exactly as configured in Udesk, ?key=... included: the key is printed as \
                 key=***, and the number with its middle digits hidden.
 
                 With --json: one object with url, number, requested, sent, answered, accepted, \
@@ -47,7 +47,7 @@ extension TokenCtl {
                   tokenctl probe --json "$URL" 13800138000 | jq .accepted
                 """)
 
-        @Argument(help: "The endpoint URL as configured in Udesk, including any ?key=….")
+        @Argument(help: "The endpoint URL as configured in Udesk, including any ?key= part.")
         var url: String
 
         @Argument(help: "A phone number the store knows (digits, as Udesk sends it).")

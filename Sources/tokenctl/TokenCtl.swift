@@ -35,7 +35,7 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "The token store: a SQLite file, created by the first import, or a PostgreSQL URI (postgresql://…, passed to libpq as in psql; the schema is created by the first import). (env: TOKEN_STORE)"
+            "The token store: a SQLite file, created by the first import, or a PostgreSQL URI (postgresql://..., passed to libpq as in psql; the schema is created by the first import). (env: TOKEN_STORE)"
     )
     var store: String?
 }

@@ -14,8 +14,8 @@ extension TokenCtl {
                 responder), and that every token follows the import rules (not empty, at most 255 \
                 bytes, no control characters, valid UTF-8). Reads one snapshot and changes nothing.
 
-                Each problem is one line on standard output: `integrity: …`, `schema: …`, \
-                `key +86138******00: …` or `token +86138******00: …`, keys masked unless \
+                Each problem is one line on standard output: `integrity: ...`, `schema: ...`, \
+                `key +86138******00: ...` or `token +86138******00: ...`, keys masked unless \
                 --show-keys. Exit status 0 and `ok` when there is none, 1 otherwise. To fix rows: \
                 export, correct the file, import --replace it.
 

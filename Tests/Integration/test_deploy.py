@@ -21,6 +21,7 @@ import ctypes
 import grp
 import hashlib
 import http.client
+import json
 import os
 import pwd
 import re
@@ -555,11 +556,12 @@ def fcgiwrap_nginx(deploy_bin, cgi_store, shared_dir):
     wrap_sock = base / "fcgiwrap.sock"
     snippet = (DEPLOY / "cgi" / "nginx-fcgiwrap.conf").read_text()
     for literal, value in (("/usr/local/lib/cgi-bin/udesk-token", cgi_bin / "udesk-token"),
-                           ("/var/lib/udesk-token/tokens.db", cgi_store),
+                           ("/var/lib/udesk-token-cgi/tokens.db", cgi_store),
                            ("unix:/run/fcgiwrap.socket", f"unix:{wrap_sock}")):
         assert literal in snippet, f"{literal} no longer in deploy/cgi/nginx-fcgiwrap.conf"
         snippet = snippet.replace(literal, str(value))
     (prefix / "snippets" / "udesk-token-cgi.conf").write_text(snippet)
+    shutil.copy2(REPO / "nginx" / "udesk-token-headers.conf", prefix / "snippets" / "udesk-token-headers.conf")
     shutil.copy2("/etc/nginx/fastcgi_params", prefix / "fastcgi_params")
     port = free_port()
     user = "user www-data;" if IS_ROOT and user_exists("www-data") else ""
@@ -617,6 +619,25 @@ def test_fcgiwrap_behind_nginx_runs_the_cgi(fcgiwrap_nginx):
 APACHE_MODULES = ["mpm_event", "authz_core", "alias", "cgid", "env", "mime", "rewrite"]
 
 
+def test_fcgiwrap_snippet_has_health_json_errors_and_headers(fcgiwrap_nginx):
+    """The CGI snippet answers /udesk/health, sends the security headers and answers nginx's own
+    errors as JSON, as the FastCGI snippet does; TOKEN_LOG_LEVEL=warning keeps info lines out of
+    nginx's error log."""
+    port, prefix = fcgiwrap_nginx
+    status, headers, body = http_request(port, "/udesk/health", body=None, method="GET")
+    assert (status, json.loads(body)) == (200, {"status": "ok"}), (status, body)
+    status, headers, body = http_request(port, ENDPOINT)
+    assert status == 200
+    assert headers["strict-transport-security"] == "max-age=31536000"
+    assert headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert headers.get("x-content-type-options") == "nosniff"
+    status, headers, body = http_request(port, ENDPOINT, body=b"x" * 20000)
+    assert status == 413 and json.loads(body)["error"] == "body_too_large", (status, body)
+    assert headers["content-type"] == "application/json; charset=utf-8"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "FastCGI sent in stderr" not in tail(prefix / "logs" / "error.log")
+
+
 @pytest.fixture(scope="module")
 def apache(deploy_bin, cgi_store, shared_dir):
     if not os.access(APACHE, os.X_OK):
@@ -633,7 +654,7 @@ def apache(deploy_bin, cgi_store, shared_dir):
     # 1. ScriptAlias (deploy/cgi/apache-udesk-token.conf)
     shutil.copy2(binary, base / "cgi-bin" / "udesk-token")
     conf = (DEPLOY / "cgi" / "apache-udesk-token.conf").read_text()
-    for literal, value in (("/usr/lib/cgi-bin", base / "cgi-bin"), ("/var/lib/udesk-token/tokens.db", cgi_store)):
+    for literal, value in (("/usr/lib/cgi-bin", base / "cgi-bin"), ("/var/lib/udesk-token-cgi/tokens.db", cgi_store)):
         assert literal in conf, f"{literal} no longer in deploy/cgi/apache-udesk-token.conf"
         conf = conf.replace(literal, str(value))
     (base / "conf" / "udesk-token.conf").write_text(conf)
