@@ -199,9 +199,10 @@ def discussions(command: dict, path=()) -> dict:
 
 
 def page_text(text: str) -> str:
-    """The page's prose: macro lines dropped, the quotes of .Nd removed."""
+    """The page's prose: macro lines dropped, the quotes of .Nd removed, roff's escaped
+    backslash (\\e) read back as a backslash."""
     lines = []
-    for line in text.splitlines():
+    for line in text.replace("\\e", "\\").splitlines():
         if line.startswith(".Nd "):
             lines.append(line[4:].strip('"'))
         elif not line.startswith("."):
