@@ -231,7 +231,9 @@ def test_installed_responder_answers_through_fastcgi(installed_package):
             with FastCGIConnection(sock) as conn:
                 resp = conn.request(udesk_body(13800138000))
             assert resp.json() == {"customer_token": "cust-0001"}, resp.stdout
-            assert f" version={upstream(version)} " in tail(log), tail(log)
+            # The start-up line is written by the log thread, after the socket listens.
+            wait_until(lambda: f" version={upstream(version)} " in tail(log), 10,
+                       what=f"version={upstream(version)} in the start-up line")
         finally:
             proc.terminate()
             proc.wait(timeout=15)
