@@ -189,7 +189,7 @@ static inline int token_listen_backlog(int fd) {
 
 /// The value of the parameter `name` (`length` bytes, no '=') in `envp`, or NULL: what
 /// FCGX_GetParam returns, without a strncmp call per parameter (most differ in their first
-/// bytes). Used for REQUEST_ID, which is looked up once per request.
+/// bytes). Every parameter the responder reads is found this way (FastCGIParameters).
 static inline const char *token_fcgx_find_param(const char *name, size_t length, FCGX_ParamArray envp) {
     if (envp == NULL || length == 0) return NULL;
     for (; *envp != NULL; envp++) {

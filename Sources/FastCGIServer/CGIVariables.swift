@@ -14,7 +14,13 @@ struct FastCGIParameters: CGIVariables {
     let envp: FCGX_ParamArray?
 
     func value(_ name: StaticString) -> String? {
-        FCGX_GetParam(name.cString, envp).map { String(cString: $0) }
+        cString(name).map { String(cString: $0) }
+    }
+
+    /// The parameter's value as libfcgi holds it (valid while the request is), or nil: what
+    /// `FCGX_GetParam` returns, found without a `strncmp` call per parameter.
+    func cString(_ name: StaticString) -> UnsafePointer<CChar>? {
+        token_fcgx_find_param(name.cString, name.utf8CodeUnitCount, envp)
     }
 }
 

@@ -239,7 +239,7 @@ final class Worker<Backend: StoreBackend>: @unchecked Sendable {
         let started = monotonicMicroseconds()
         let variables = FastCGIParameters(envp: request.envp)
         let contentLength = variables.value("CONTENT_LENGTH").flatMap { Int($0) }
-        RequestID.read(token_fcgx_find_param("REQUEST_ID", 10, request.envp), into: &requestID)
+        RequestID.read(variables.cString("REQUEST_ID"), into: &requestID)
         let complete = readBody(declaredLength: contentLength)
         let (endpoint, response) = server.router.answer(
             variables: variables, contentLength: contentLength, body: body, store: WorkerStore(worker: self))
