@@ -28,9 +28,13 @@ public final class LogOutput: Sendable {
         self.path = path
     }
 
-    /// stderr, with priorities when it is the journal stream `journalStream` (the value of
-    /// `JOURNAL_STREAM`, read from the environment when not given) names.
-    public static func standardError(journalStream: String? = ProcessEnvironmentValue.journalStream) -> LogOutput {
+    /// stderr, with priorities when it is the journal stream `JOURNAL_STREAM` names.
+    public static func standardError() -> LogOutput {
+        standardError(journalStream: ProcessEnvironment().value("JOURNAL_STREAM"))
+    }
+
+    /// stderr, with priorities when it is the stream `journalStream` (`DEVICE:INODE`) names.
+    static func standardError(journalStream: String?) -> LogOutput {
         LogOutput(fd: 2, priorities: journalStream.map { isStream($0, fd: 2) } ?? false, path: nil)
     }
 
@@ -88,12 +92,6 @@ public final class LogOutput: Sendable {
         case .critical: "<2>"
         }
     }
-}
-
-/// The environment variables `LogOutput` reads.
-public enum ProcessEnvironmentValue {
-    /// `JOURNAL_STREAM`: set by systemd for a service whose stderr is the journal.
-    public static var journalStream: String? { getenv("JOURNAL_STREAM").map { String(cString: $0) } }
 }
 
 /// The log file cannot be opened for appending.
