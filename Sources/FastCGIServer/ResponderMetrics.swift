@@ -135,13 +135,22 @@ final class ResponderMetrics: Sendable {
 
     /// Sets the gauge `descriptor` names, making it first if this is its first value.
     private func setLate(_ descriptor: MetricNameDescriptor, _ value: Int64) {
-        lateGauges.withLock { gauges in
-            let key = "\(descriptor.subsystem ?? "")_\(descriptor.metricName)"
-            if let gauge = gauges[key] { return gauge }
-            let made = registry.makeGauge(descriptor: descriptor)
-            gauges[key] = made
-            return made
+        Self.made("\(descriptor.subsystem ?? "")_\(descriptor.metricName)", in: lateGauges) {
+            registry.makeGauge(descriptor: descriptor)
         }.set(value)
+    }
+
+    /// The series cached under `key`, made by `make` the first time (under the cache's lock,
+    /// so that two threads never register the same series twice).
+    private static func made<Key: Hashable & Sendable, Series: Sendable>(
+        _ key: Key, in cache: borrowing Mutex<[Key: Series]>, _ make: () -> Series
+    ) -> Series {
+        cache.withLock { cache in
+            if let existing = cache[key] { return existing }
+            let series = make()
+            cache[key] = series
+            return series
+        }
     }
 
     private static var requestsDescriptor: MetricNameDescriptor {
@@ -160,26 +169,19 @@ final class ResponderMetrics: Sendable {
         case .token:
             let outcome = response.outcomeName
             let key = "\(response.status)|\(outcome)"
-            let counter = counters.withLock { counters in
-                if let existing = counters[key] { return existing }
-                let made = registry.makeCounter(
+            Self.made(key, in: counters) {
+                registry.makeCounter(
                     descriptor: Self.requestsDescriptor,
                     labels: [("status", String(response.status)), ("outcome", outcome)])
-                counters[key] = made
-                return made
-            }
-            counter.increment()
+            }.increment()
             latency.recordNanoseconds(microseconds * 1000)
         case .health:
             let status = response.status
-            healthChecks.withLock { counters in
-                if let existing = counters[status] { return existing }
-                let made = registry.makeCounter(
+            Self.made(status, in: healthChecks) {
+                registry.makeCounter(
                     descriptor: Self.descriptor(
                         "health_checks", "total", help: "Health checks answered, by HTTP status."),
                     labels: [("status", String(status))])
-                counters[status] = made
-                return made
             }.increment()
         case .metrics:
             scrapes.increment()
