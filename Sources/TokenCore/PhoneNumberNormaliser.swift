@@ -322,7 +322,7 @@ extension PhoneNumberNormaliser {
         let serviceLengths = ChineseNumberingPlan.serviceLengths(prefix: national.prefix(3))
         if subscriberLengths != 0 {
             // The right length, yet no landline: a range that is not assigned (Beijing's 800…).
-            if ChineseNumberKind.allowsLength(subscriberLengths, count - areaLength) { return .notANumber }
+            if ChineseNumberKind.allows(subscriberLengths, count - areaLength) { return .notANumber }
             return lengthError(count - areaLength, allowed: subscriberLengths)
         }
         if serviceLengths != 0 {
@@ -426,13 +426,8 @@ private enum ChineseNumberKind {
             && !ChineseNumberingPlan.isUnassignedLandline(national.value, count: national.count)
     }
 
-    /// Whether `length` is one of the `lengths` (a bit mask); internal to the normaliser.
-    static func allowsLength(_ lengths: UInt16, _ length: Int) -> Bool {
-        allows(lengths, length)
-    }
-
     /// Whether the bit mask `lengths` has bit `length` set.
-    private static func allows(_ lengths: UInt16, _ length: Int) -> Bool {
+    static func allows(_ lengths: UInt16, _ length: Int) -> Bool {
         length > 0 && length < UInt16.bitWidth && lengths & (1 << UInt16(length)) != 0
     }
 
@@ -565,7 +560,9 @@ private enum Scanner {
                 index = scalars.index(after: index)
                 continue
             }
-            if !sawSignificant, let next = match("tel:", in: scalars, at: index) ?? labelEnd(in: written, at: index) {
+            if !sawSignificant,
+                let next = match(utf8: "tel:", in: written.utf8, at: index) ?? labelEnd(in: written, at: index)
+            {
                 sawSignificant = true
                 index = next
                 continue
@@ -581,7 +578,7 @@ private enum Scanner {
                 index = scalars.index(after: index)
                 continue
             }
-            if let next = extensionMarkerEnd(in: scalars, at: index) {
+            if let next = extensionMarkerEnd(in: written, at: index) {
                 guard !inExtension, !result.digits.isEmpty else { throw .invalidCharacters }
                 inExtension = true
                 index = next
@@ -708,9 +705,8 @@ private enum Scanner {
     }
 
     /// If an extension marker starts at `index`, the index just after it.
-    private static func extensionMarkerEnd(
-        in scalars: String.UnicodeScalarView, at index: String.Index
-    ) -> String.Index? {
+    private static func extensionMarkerEnd(in written: String, at index: String.Index) -> String.Index? {
+        let scalars = written.unicodeScalars
         let next = scalars.index(after: index)
         switch scalars[index].value {
         case 0x8F6C, 0x8F49,  // 转 轉
@@ -728,12 +724,12 @@ private enum Scanner {
             let second = scalars[next].value
             return second == 0x673A || second == 0x6A5F ? scalars.index(after: next) : nil
         case 0x3B:  // ;ext=
-            return match(";ext=", in: scalars, at: index)
+            return match(utf8: ";ext=", in: written.utf8, at: index)
         case 0x65, 0x45:  // e E: ext, extn, extension
             guard
-                let afterWord = match("extension", in: scalars, at: index)
-                    ?? match("extn", in: scalars, at: index)
-                    ?? match("ext", in: scalars, at: index)
+                let afterWord = match(utf8: "extension", in: written.utf8, at: index)
+                    ?? match(utf8: "extn", in: written.utf8, at: index)
+                    ?? match(utf8: "ext", in: written.utf8, at: index)
             else { return nil }
             if afterWord < scalars.endIndex {
                 let punctuation = scalars[afterWord].value
@@ -764,22 +760,6 @@ private enum Scanner {
         }
     }
 
-    /// If the lowercase ASCII `word` is written at `index` in any case, the index after it.
-    private static func match(
-        _ word: StaticString, in scalars: String.UnicodeScalarView, at index: String.Index
-    ) -> String.Index? {
-        word.withUTF8Buffer { bytes -> String.Index? in
-            var position = index
-            for byte in bytes {
-                guard position < scalars.endIndex else { return nil }
-                var value = scalars[position].value
-                if (0x41...0x5A).contains(value) { value += 0x20 }
-                guard value == UInt32(byte) else { return nil }
-                position = scalars.index(after: position)
-            }
-            return position
-        }
-    }
 }
 
 // MARK: - Digit strings without allocation
